@@ -132,7 +132,12 @@ outbox = Table(
     _ts("done_at"),
     Column("last_error", Text),
     Column("crm_id", String(64)),
+    _ts("parked_at"),
+    Column("leased_by", String(64)),
+    _ts("lease_until"),
     Index("ix_outbox_due", "state", "next_try_at"),
+    # Per-lead ordering: a change is only leased when no older one for the lead is pending.
+    Index("ix_outbox_lead", "crm", "lead_id", "id"),
 )
 
 timers = Table(
@@ -144,6 +149,8 @@ timers = Table(
     Column("kind", String(24), nullable=False),  # lock_expiry | escalation | sla | ...
     _ts("due_at", nullable=False),
     Column("payload", JSON, nullable=False, default=dict),
+    Column("leased_by", String(64)),
+    _ts("lease_until"),
     UniqueConstraint("crm", "lead_id", "kind", name="uq_timers_lead_kind"),
     Index("ix_timers_due", "due_at"),
 )

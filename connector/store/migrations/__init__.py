@@ -1,0 +1,1 @@
+"""Alembic migrations of the leadpool store (run through connector.store.engine.migrate)."""
