@@ -42,8 +42,8 @@ class _Backoff:
         """Seconds to sleep before the next attempt; the server's Retry-After wins."""
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, Transient) and exc.retry_after is not None:
-            return max(0.0, exc.retry_after)
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (state.attempt_number - 1))
+            return max(0.0, float(exc.retry_after))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (state.attempt_number - 1))
         return ceiling * self.rng()
 
     def stop(self, state: RetryCallState) -> bool:

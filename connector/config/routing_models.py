@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from connector.config.conditions import Condition, parse_condition
 from connector.config.durations import (
@@ -140,12 +140,13 @@ class Pool(Strict):
     preview_fields: tuple[str, ...] = ()
     escalation: tuple[EscalationStep, ...] = ()
 
-    @model_validator(mode="after")
-    def _ladder_in_order(self) -> Pool:
-        afters = [step.after for step in self.escalation]
+    @field_validator("escalation")
+    @classmethod
+    def _ladder_in_order(cls, steps: tuple[EscalationStep, ...]) -> tuple[EscalationStep, ...]:
+        afters = [step.after for step in steps]
         if afters != sorted(afters) or len(set(afters)) != len(afters):
             raise ValueError("escalation steps must have strictly increasing 'after' times")
-        return self
+        return steps
 
 
 class SlaPolicy(Strict):
@@ -289,7 +290,7 @@ class RoutingConfig(Strict):
     def model_post_init(self, context: Any, /) -> None:
         """Index reps by id and by CRM user."""
         self._by_id.update({r.id: r for r in self.reps})
-        self._by_user.update({_user_key(r.crm_user): r for r in self.reps})
+        self._by_user.update({crm_user_key(r.crm_user): r for r in self.reps})
 
     def sla_for(self, route: Route) -> SlaPolicy | None:
         """The SLA policy a route attaches: a named policy, or a bare duration."""
@@ -305,10 +306,11 @@ class RoutingConfig(Strict):
 
     def rep_by_crm_user(self, crm_user: str) -> Rep | None:
         """Find a rep by CRM user id (Salesforce 15/18-char ids compare on the 15-char prefix)."""
-        return self._by_user.get(_user_key(crm_user))
+        return self._by_user.get(crm_user_key(crm_user))
 
 
-def _user_key(crm_user: str) -> str:
+def crm_user_key(crm_user: str) -> str:
+    """The comparable form of a CRM user id."""
     # Salesforce ids exist in a 15-char case-sensitive and an 18-char form of the same record:
     # https://help.salesforce.com/s/articleView?id=000385008&type=1
     return crm_user[:15] if len(crm_user) == 18 else crm_user

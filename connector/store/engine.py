@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
@@ -42,8 +43,8 @@ def open_engine(url: str) -> Engine:
     if backend == "sqlite":
         return _open_sqlite(url)
     if backend in ("postgresql", "postgres"):
-        # Admins write plain postgresql://; psycopg 3 is the driver leadpool ships with.
-        if parsed.get_driver_name() != "psycopg":
+        # Admins write plain postgresql:// (or postgres://); psycopg 3 is the driver shipped.
+        if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
     shown = parsed.render_as_string(hide_password=True)

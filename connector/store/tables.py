@@ -36,6 +36,7 @@ leads = Table(
     Column("state", String(20), nullable=False),
     Column("owner", String(64)),  # rep id from routing.yaml
     Column("owner_crm", String(64)),  # the CRM owner id we last wrote or saw
+    _ts("owner_at"),  # when that owner was set: older CRM events about the owner are stale
     Column("pool", String(64)),
     Column("score", Float),
     Column("fields", JSON, nullable=False, default=dict),

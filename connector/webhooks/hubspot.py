@@ -11,7 +11,6 @@ https://developers.hubspot.com/docs/apps/legacy-apps/public-apps/create-generic-
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from connector.webhooks.signing import (
     check_freshness,
     digests_match,
     hmac_sha256,
+    load_json,
     parse_epoch,
     require_header,
 )
@@ -54,8 +54,15 @@ _SIGNED_DECODED = {
 }
 _SIGNED_DECODED_RE = re.compile("|".join(_SIGNED_DECODED), re.IGNORECASE)
 
-_CLASSIC_TYPES = {"contact.creation": EventKind.CREATED, "contact.propertyChange": None}
-_GENERIC_TYPES = {"object.creation": EventKind.CREATED, "object.propertyChange": None}
+# Event types leadpool routes; None means "property change", decided by the property name.
+_CLASSIC_TYPES: dict[str, EventKind | None] = {
+    "contact.creation": EventKind.CREATED,
+    "contact.propertyChange": None,
+}
+_GENERIC_TYPES: dict[str, EventKind | None] = {
+    "object.creation": EventKind.CREATED,
+    "object.propertyChange": None,
+}
 
 
 class OtherEvent(NamedTuple):
@@ -113,7 +120,7 @@ def parse_batch(body: bytes, *, owner_property: str = "hubspot_owner_id") -> Hub
     any other property change → UPDATED with that one field. Raises MalformedPayload naming
     the event index and key, e.g. `[3].objectId: required`.
     """
-    items = _load_json(body)
+    items = load_json(body)
     if not isinstance(items, list):
         raise MalformedPayload("body: must be a JSON array of events")
     if not items:
@@ -142,7 +149,8 @@ def _event(item: Any, path: str, owner_property: str) -> LeadEvent | OtherEvent:
     generic = event_type.startswith("object.")
     object_type_id = _optional_text(item, "objectTypeId", path)
     if generic:
-        # eventId alone is not unique across generic subscriptions; a retry repeats all three.
+        # HubSpot does not promise eventId is unique across subscriptions; the triple names one
+        # delivery and a retry repeats it unchanged (only attemptNumber grows).
         subscription = _identifier(item, "subscriptionId", path)
         event_key = f"hs:{subscription}:{event_id}:{occurred_ms}"
     else:
@@ -157,40 +165,28 @@ def _event(item: Any, path: str, owner_property: str) -> LeadEvent | OtherEvent:
     lead_id = _identifier(item, "objectId", path)
     occurred_at = _from_millis(occurred_ms, f"{path}.occurredAt")
     kind = kinds[event_type]
-    if kind is EventKind.CREATED:
-        return LeadEvent(Crm.HUBSPOT, lead_id, kind, event_key, occurred_at, {}, None, object_type)
-    prop = _text(item, "propertyName", path)
-    # A cleared property arrives as an empty propertyValue; treat an absent one the same way.
-    value = _optional_text(item, "propertyValue", path, allow_empty=True)
-    fields = {prop: value}
-    if prop == owner_property:
-        owner = value.strip() if value else None
-        return LeadEvent(
-            Crm.HUBSPOT,
-            lead_id,
-            EventKind.OWNER_CHANGED,
-            event_key,
-            occurred_at,
-            fields,
-            owner or None,
-            object_type,
-        )
+    fields: dict[str, str | None] = {}
+    owner: str | None = None
+    if kind is None:
+        prop = _text(item, "propertyName", path)
+        # A cleared property arrives as an empty propertyValue; an absent one means the same.
+        value = _optional_text(item, "propertyValue", path, allow_empty=True)
+        fields = {prop: value}
+        if prop == owner_property:
+            kind = EventKind.OWNER_CHANGED
+            owner = (value or "").strip() or None
+        else:
+            kind = EventKind.UPDATED
     return LeadEvent(
-        Crm.HUBSPOT, lead_id, EventKind.UPDATED, event_key, occurred_at, fields, None, object_type
+        crm=Crm.HUBSPOT,
+        lead_id=lead_id,
+        kind=kind,
+        event_key=event_key,
+        occurred_at=occurred_at,
+        fields=fields,
+        owner=owner,
+        object_type=object_type,
     )
-
-
-def _load_json(body: bytes) -> Any:
-    try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except RecursionError as exc:
-        raise MalformedPayload("body: JSON nested too deeply") from exc
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
-        raise MalformedPayload(f"body: not valid JSON: {exc}") from exc
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _text(item: Mapping[str, Any], key: str, path: str, *, name: str | None = None) -> str:

@@ -28,7 +28,6 @@ for a Flow HTTP callout or Apex that posts lead changes directly:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -48,6 +47,7 @@ from connector.webhooks.signing import (
     check_freshness,
     digests_match,
     hmac_sha256,
+    load_json,
     parse_epoch,
     require_header,
 )
@@ -97,7 +97,7 @@ def parse_json_events(body: bytes) -> list[LeadEvent]:
 
     Raises MalformedPayload naming the first bad field path, e.g. `events[3].lead.Id: required`.
     """
-    document = _load_json(body)
+    document = load_json(body)
     if not isinstance(document, dict):
         raise MalformedPayload("body: must be a JSON object with an 'events' list")
     items = document.get("events")
@@ -110,19 +110,6 @@ def parse_json_events(body: bytes) -> list[LeadEvent]:
     if len(items) > MAX_EVENTS:
         raise MalformedPayload(f"events: batch of {len(items)} events exceeds {MAX_EVENTS}")
     return [_event(item, f"events[{index}]") for index, item in enumerate(items)]
-
-
-def _load_json(body: bytes) -> Any:
-    try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except RecursionError as exc:
-        raise MalformedPayload("body: JSON nested too deeply") from exc
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
-        raise MalformedPayload(f"body: not valid JSON: {exc}") from exc
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _event(item: Any, path: str) -> LeadEvent:

@@ -145,7 +145,7 @@ def _notifications_element(body: bytes) -> Element:
     try:
         # SOAP 1.1 messages never carry a DTD, so any DOCTYPE is refused outright: this also
         # shuts out entity expansion ("billion laughs") and external entities.
-        root = SafeET.fromstring(body, forbid_dtd=True)
+        root: Element = SafeET.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
         raise MalformedPayload(f"XML refused: {type(exc).__name__} (no DTDs or entities)") from exc
     except (ParseError, ValueError) as exc:

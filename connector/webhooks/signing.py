@@ -1,12 +1,14 @@
-"""Sender checks shared by the webhook parsers: HMAC digests, timestamp windows, secrets."""
+"""Shared by the webhook modules: HMAC digests, timestamp windows, secrets, strict JSON."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from connector.errors import WebhookRejected
+from connector.errors import MalformedPayload, WebhookRejected
 
 #: How far a signed timestamp may lie from our clock, either way (replay window).
 MAX_SKEW = timedelta(minutes=5)
@@ -19,7 +21,9 @@ def hmac_sha256(secret: str, message: bytes) -> bytes:
 
 def digests_match(expected: str, provided: str) -> bool:
     """Compare two digest strings in constant time (any characters, never raises)."""
-    return hmac.compare_digest(expected.encode("utf-8"), provided.encode("utf-8"))
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), provided.encode("utf-8", "surrogatepass")
+    )
 
 
 def require_header(value: str | None, header: str) -> str:
@@ -60,6 +64,20 @@ def verify_shared_secret(provided: str | None, expected: str, what: str) -> None
         raise WebhookRejected(f"no {what} is configured; refusing every request")
     if provided is None or not digests_match(expected, provided):
         raise WebhookRejected(f"wrong or missing {what}")
+
+
+def load_json(body: bytes) -> Any:
+    """Decode a JSON body strictly (UTF-8, no NaN/Infinity); any failure is MalformedPayload."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise MalformedPayload("body: JSON nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
+        raise MalformedPayload(f"body: not valid JSON: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _seconds(delta: timedelta) -> int:

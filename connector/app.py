@@ -1,0 +1,31 @@
+"""create_app(runtime) -> Flask: registers the blueprints, nothing else."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from connector.health import health
+from connector.runtime import Runtime
+from connector.sandbox_views import sandbox
+
+
+def create_app(runtime: Runtime) -> Flask:
+    """Build the Flask app around a wired Runtime."""
+    app = Flask("leadpool")
+    app.extensions["leadpool"] = runtime
+    app.config["MAX_CONTENT_LENGTH"] = runtime.connector.webhooks.max_body_bytes
+    app.register_blueprint(health)
+    app.register_blueprint(sandbox)
+    try:
+        from connector.webhooks.views import webhooks
+    except ImportError:  # the receiver is optional while the package is assembled
+        pass
+    else:
+        app.register_blueprint(webhooks)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[object, int]:
+        return jsonify(error=exc.name, message=exc.description), exc.code or 500
+
+    return app

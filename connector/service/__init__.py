@@ -1,0 +1,5 @@
+"""The service: applies one event or one timer per transaction; the only place lead state changes."""
+
+from connector.service.core import Outcome, Service
+
+__all__ = ["Outcome", "Service"]

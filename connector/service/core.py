@@ -1,0 +1,123 @@
+"""Service: dedupe, one transaction per event or timer, retries when a compare-and-set loses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import Engine
+
+from connector.adapters.base import CRMAdapter, LeadRecord
+from connector.clock import Clock
+from connector.config.routing_models import RoutingConfig
+from connector.errors import UnknownLead
+from connector.events import Crm, EventKind, LeadEvent
+from connector.service import fired, intake
+from connector.service.context import Tx
+from connector.store import journal, leads, timers
+from connector.store.engine import ConcurrentUpdate
+from connector.store.rows import TimerRow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event or timer did to a lead."""
+
+    lead_id: str
+    action: str  # routed | updated | duplicate | unknown_lead | ignored | fired | stale_timer
+    state: str | None = None
+    reason: str = ""
+
+
+class Service:
+    """Applies lead events and timers to the store; everything CRM-bound goes to the outbox."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        routing: Callable[[], RoutingConfig],
+        adapter: CRMAdapter,
+        clock: Clock,
+    ) -> None:
+        self.engine = engine
+        self.routing = routing
+        self.adapter = adapter
+        self.clock = clock
+        self.crm: Crm = adapter.crm
+
+    def _in_tx(self, work: Callable[[Tx], T], event_key: str | None = None) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as conn:
+                    tx = Tx(conn, self.routing(), self.crm, self.clock.now(), event_key)
+                    return work(tx)
+            except ConcurrentUpdate:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("compare-and-set lost, retrying", extra={"event_key": event_key})
+        raise AssertionError("unreachable")
+
+    def ingest(self, events: Sequence[LeadEvent]) -> list[Outcome]:
+        """Apply events in order, each in its own transaction; returns one outcome per event."""
+        return [self.ingest_one(event) for event in events]
+
+    def ingest_one(self, event: LeadEvent) -> Outcome:
+        """Apply one event: dedupe, load the lead (fetching it from the CRM if new), decide."""
+        record = self._prefetch(event)
+        return self._in_tx(lambda tx: self._apply(tx, event, record), event.event_key)
+
+    def _prefetch(self, event: LeadEvent) -> LeadRecord | None:
+        # CRM calls stay outside transactions; only a lead we don't know yet needs one, and
+        # only when the event lacks its fields (HubSpot creation events carry none).
+        if event.kind != EventKind.CREATED and event.fields:
+            return None
+        with self.engine.connect() as conn:
+            if leads.get_lead(conn, self.crm, event.lead_id) is not None:
+                return None
+        return self.adapter.fetch_lead(event.lead_id)
+
+    def _apply(self, tx: Tx, event: LeadEvent, record: LeadRecord | None) -> Outcome:
+        if not journal.mark_event_seen(tx.conn, self.crm, event.event_key, event.lead_id, tx.now):
+            return Outcome(event.lead_id, "duplicate", reason="event already applied")
+        lead = leads.get_lead(tx.conn, self.crm, event.lead_id)
+        if lead is None:
+            if record is None and not event.fields:
+                reason = f"the CRM does not know lead {event.lead_id}"
+                tx.audit(event.lead_id, "crm", "unknown_lead", reason, kind=event.kind)
+                return Outcome(event.lead_id, "unknown_lead", reason=reason)
+            routed = intake.new_lead(tx, event, record)
+            return Outcome(routed.lead_id, "routed", routed.state, tx.notes[-1] if tx.notes else "")
+        after = intake.known_lead(tx, lead, event)
+        action = "updated" if after.version != lead.version else "ignored"
+        return Outcome(after.lead_id, action, after.state, "; ".join(tx.notes[-2:]))
+
+    def note_unrouted(self, object_type: str, record_id: str, event_key: str, reason: str) -> bool:
+        """Acknowledge and audit an event leadpool does not route; False if already noted."""
+
+        def work(tx: Tx) -> bool:
+            if not journal.mark_event_seen(tx.conn, self.crm, event_key, record_id, tx.now):
+                return False
+            tx.audit(record_id, "crm", "not_routed", reason, object_type=object_type)
+            return True
+
+        return self._in_tx(work, event_key)
+
+    def fire_timer(self, timer: TimerRow) -> Outcome:
+        """Apply a due timer (taken by a worker); a timer re-set or cancelled meanwhile is skipped."""
+
+        def work(tx: Tx) -> Outcome:
+            if not timers.claim_fired_timer(tx.conn, timer):
+                return Outcome(timer.lead_id, "stale_timer")
+            lead = leads.get_lead(tx.conn, timer.crm, timer.lead_id)
+            if lead is None:
+                raise UnknownLead(f"timer {timer.id} points at unknown lead {timer.lead_id}")
+            after = fired.fire(tx, lead, timer)
+            return Outcome(after.lead_id, "fired", after.state, "; ".join(tx.notes[-2:]))
+
+        return self._in_tx(work, f"timer:{timer.kind}:{timer.id}")

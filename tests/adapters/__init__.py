@@ -1,0 +1,1 @@
+"""Tests of connector.adapters against fake CRM servers."""

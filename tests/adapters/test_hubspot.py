@@ -1,0 +1,449 @@
+"""HubSpotAdapter against the fake HubSpot, through the real hubspot-api-client over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import urllib3
+
+from connector.adapters.base import (
+    CompleteTask,
+    CreateTask,
+    LeadpoolFields,
+    UpdateLead,
+)
+from connector.adapters.hubspot import HubSpotAdapter, HubSpotSettings, hubspot_datetime
+from connector.errors import ConfigError, Permanent, Transient
+from tests.adapters.conftest_hubspot import HUBSPOT_TOKEN_ENV, Sleeper
+from tests.fakecrm.hubspot import FakeHubSpot
+
+UPDATE = r"/crm/v3/objects/contacts/batch/update"
+CREATE_TASKS = r"/crm/v3/objects/tasks/batch/create"
+DUE = datetime(2026, 1, 5, 14, 5, tzinfo=UTC)
+Build = Callable[[HubSpotSettings], HubSpotAdapter]
+
+
+@pytest.fixture
+def ana(fake_hubspot: FakeHubSpot) -> str:
+    return fake_hubspot.portal.add_owner("ana@acme.test", "Ana", "Silva")
+
+
+@pytest.fixture
+def lead(fake_hubspot: FakeHubSpot) -> str:
+    return fake_hubspot.portal.add_record("contacts", firstname="Lee", email="lee@example.com")
+
+
+def props(fake: FakeHubSpot, record_id: str, kind: str = "contacts") -> dict[str, str]:
+    return fake.portal.records[kind][record_id].properties
+
+
+def test_push_writes_owner_and_leadpool_fields(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    expires = datetime(2026, 1, 5, 14, 15, tzinfo=UTC)
+    fields = LeadpoolFields("CLAIMED", "claimed by ana", "web", expires)
+
+    [result] = hubspot_adapter.apply([UpdateLead(lead, owner=ana, leadpool=fields)])
+
+    assert result.ok and result.error is None
+    stored = props(fake_hubspot, lead)
+    assert stored["hubspot_owner_id"] == ana
+    assert stored["leadpool_status"] == "CLAIMED"
+    assert stored["leadpool_reason"] == "claimed by ana"
+    assert stored["leadpool_source"] == "web"
+    assert stored["leadpool_lock_expires"] == "2026-01-05T14:15:00.000Z"
+    assert hubspot_adapter.api_calls == 1
+
+
+def test_pool_clears_owner_and_sets_pool_property(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str
+) -> None:
+    lead = fake_hubspot.portal.add_record("contacts", hubspot_owner_id=ana)
+
+    [result] = hubspot_adapter.apply([UpdateLead(lead, pool="inbound-smb")])
+
+    assert result.ok
+    assert props(fake_hubspot, lead)["hubspot_owner_id"] == ""
+    assert props(fake_hubspot, lead)["leadpool_pool"] == "inbound-smb"
+    [call] = fake_hubspot.requests("POST", UPDATE)
+    assert call.body == {
+        "inputs": [
+            {"id": lead, "properties": {"hubspot_owner_id": "", "leadpool_pool": "inbound-smb"}}
+        ]
+    }
+
+
+def test_tasks_are_created_associated_and_matched_to_their_keys(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    other = fake_hubspot.portal.add_record("contacts")
+    changes = [
+        CreateTask("sla-1", lead, ana, "Call Lee within 5 minutes", DUE, "hot lead"),
+        CreateTask("sla-2", other, ana, "Call the other lead", DUE + timedelta(hours=1)),
+    ]
+
+    results = hubspot_adapter.apply(changes)
+
+    assert [r.ok for r in results] == [True, True]
+    tasks = fake_hubspot.portal.records["tasks"]
+    first, second = (tasks[r.crm_id or ""] for r in results)
+    # The fake answers batch creates in reverse order: the ids still land on the right task.
+    assert first.properties["hs_task_subject"] == "Call Lee within 5 minutes"
+    assert first.properties["hs_task_body"] == "hot lead"
+    assert first.properties["hs_timestamp"] == "2026-01-05T14:05:00.000Z"
+    assert first.properties["hs_task_status"] == "NOT_STARTED"
+    assert first.properties["hubspot_owner_id"] == ana
+    assert second.properties["hs_task_subject"] == "Call the other lead"
+    [call] = fake_hubspot.requests("POST", CREATE_TASKS)
+    sent = call.body["inputs"][0]["associations"]
+    assert sent == [
+        {
+            "to": {"id": lead},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}],
+        }
+    ]
+    assert first.associations == sent
+
+    done = hubspot_adapter.apply([CompleteTask("sla-1", results[0].crm_id or "")])
+
+    assert done[0].ok
+    assert first.properties["hs_task_status"] == "COMPLETED"
+    assert second.properties["hs_task_status"] == "NOT_STARTED"
+
+
+def test_250_updates_go_out_in_3_batches(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot
+) -> None:
+    leads = [fake_hubspot.portal.add_record("contacts") for _ in range(250)]
+
+    results = hubspot_adapter.apply([UpdateLead(i, pool="inbound-smb") for i in leads])
+
+    assert all(r.ok for r in results) and len(results) == 250
+    sizes = [len(c.body["inputs"]) for c in fake_hubspot.requests("POST", UPDATE)]
+    assert sizes == [100, 100, 50]
+    assert hubspot_adapter.api_calls == 3
+    assert all(props(fake_hubspot, i)["leadpool_pool"] == "inbound-smb" for i in leads)
+
+
+def test_updates_of_one_lead_are_merged_last_value_wins(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    changes = [
+        UpdateLead(lead, pool="inbound-smb", leadpool=LeadpoolFields("POOLED", "no match")),
+        UpdateLead(lead, owner=ana, leadpool=LeadpoolFields("ASSIGNED", "escalated")),
+    ]
+
+    results = hubspot_adapter.apply(changes)
+
+    assert [r.ok for r in results] == [True, True]
+    assert [r.change for r in results] == changes
+    [call] = fake_hubspot.requests("POST", UPDATE)
+    assert len(call.body["inputs"]) == 1
+    stored = props(fake_hubspot, lead)
+    assert stored["hubspot_owner_id"] == ana
+    assert stored["leadpool_pool"] == "inbound-smb"
+    assert stored["leadpool_status"] == "ASSIGNED"
+    assert stored["leadpool_reason"] == "escalated"
+
+
+def test_unknown_lead_fails_only_its_own_change(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    results = hubspot_adapter.apply([UpdateLead("999999", owner=ana), UpdateLead(lead, owner=ana)])
+
+    assert not results[0].ok
+    assert isinstance(results[0].error, Permanent)
+    assert results[0].error.code == "OBJECT_NOT_FOUND"
+    assert "may be deleted or not exist" in str(results[0].error)
+    assert results[1].ok
+    assert props(fake_hubspot, lead)["hubspot_owner_id"] == ana
+    assert [c.status for c in fake_hubspot.calls] == [207]
+
+
+def test_record_level_error_maps_to_the_right_change(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str
+) -> None:
+    leads = [fake_hubspot.portal.add_record("contacts") for _ in range(3)]
+    fake_hubspot.record_errors({leads[1]: "Record is locked by a workflow"})
+
+    results = hubspot_adapter.apply([UpdateLead(i, owner=ana) for i in leads])
+
+    assert [r.ok for r in results] == [True, False, True]
+    assert isinstance(results[1].error, Permanent)
+    assert "locked by a workflow" in str(results[1].error)
+    assert props(fake_hubspot, leads[1]).get("hubspot_owner_id") is None
+
+
+def test_invalid_value_rejecting_the_batch_is_isolated_to_its_change(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str
+) -> None:
+    leads = [fake_hubspot.portal.add_record("contacts") for _ in range(4)]
+    changes = [UpdateLead(i, owner=ana) for i in leads]
+    changes[2] = UpdateLead(leads[2], owner="31337")  # not an owner of this portal
+
+    results = hubspot_adapter.apply(changes)
+
+    assert [r.ok for r in results] == [True, True, False, True]
+    assert isinstance(results[2].error, Permanent)
+    assert results[2].error.status == 400
+    assert "INVALID_OWNER_ID" in str(results[2].error)
+    assert props(fake_hubspot, leads[3])["hubspot_owner_id"] == ana
+
+
+def test_missing_leadpool_property_fails_all_without_splitting(
+    make_hubspot_adapter: Build, hubspot_clock: object
+) -> None:
+    fake = FakeHubSpot(leadpool_properties=False).start()
+    try:
+        settings = HubSpotSettings(token_env=HUBSPOT_TOKEN_ENV, host=fake.url)
+        adapter = HubSpotAdapter(settings, environ={HUBSPOT_TOKEN_ENV: fake.token})
+        leads = [fake.portal.add_record("contacts") for _ in range(3)]
+
+        results = adapter.apply([UpdateLead(i, pool="inbound-smb") for i in leads])
+    finally:
+        fake.stop()
+
+    assert not any(r.ok for r in results)
+    assert {r.error.code for r in results if r.error} == {"PROPERTY_DOESNT_EXIST"}
+    assert "leadpool_pool" in str(results[0].error)
+    assert adapter.api_calls == 1
+
+
+def test_429_with_retry_after_is_honoured_then_succeeds(
+    hubspot_adapter: HubSpotAdapter,
+    fake_hubspot: FakeHubSpot,
+    hubspot_sleeper: Sleeper,
+    ana: str,
+    lead: str,
+) -> None:
+    fake_hubspot.fail_next(1, 429, retry_after=3)
+
+    [result] = hubspot_adapter.apply([UpdateLead(lead, owner=ana)])
+
+    assert result.ok
+    assert [c.status for c in fake_hubspot.calls] == [429, 200]
+    assert 3.0 in hubspot_sleeper.waits
+    assert props(fake_hubspot, lead)["hubspot_owner_id"] == ana
+
+
+def test_429_from_rolling_window_waits_for_the_window(
+    make_hubspot_adapter: Build,
+    hubspot_settings: HubSpotSettings,
+    fake_hubspot: FakeHubSpot,
+    hubspot_sleeper: Sleeper,
+    lead: str,
+) -> None:
+    fake_hubspot.rate_limit(2)
+    adapter = make_hubspot_adapter(replace(hubspot_settings, retry_horizon_seconds=60))
+
+    records = [adapter.fetch_lead(lead) for _ in range(3)]
+
+    assert all(r is not None for r in records)
+    assert [c.status for c in fake_hubspot.calls] == [200, 200, 429, 200]
+    # No Retry-After from HubSpot: the X-HubSpot-RateLimit-Interval-Milliseconds window is used.
+    assert hubspot_sleeper.waits == [10.0]
+
+
+def test_503_is_retried_then_succeeds(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    fake_hubspot.fail_next(2, 503)
+
+    [result] = hubspot_adapter.apply([UpdateLead(lead, owner=ana)])
+
+    assert result.ok
+    assert [c.status for c in fake_hubspot.calls] == [503, 503, 200]
+
+
+def test_outage_gives_transient_results_and_stops_calling(
+    hubspot_adapter: HubSpotAdapter,
+    hubspot_settings: HubSpotSettings,
+    fake_hubspot: FakeHubSpot,
+    hubspot_sleeper: Sleeper,
+    ana: str,
+) -> None:
+    leads = [fake_hubspot.portal.add_record("contacts") for _ in range(150)]
+    fake_hubspot.fail_for(3600, 503)
+
+    results = hubspot_adapter.apply(
+        [UpdateLead(i, owner=ana) for i in leads] + [CreateTask("t", leads[0], ana, "Call", DUE)]
+    )
+
+    assert all(isinstance(r.error, Transient) for r in results)
+    assert results[0].error is not None and results[0].error.status == 503
+    # Only the first batch was tried, within the attempt and time budget; the rest waits.
+    attempts = len(fake_hubspot.calls)
+    assert 1 < attempts <= hubspot_settings.max_attempts
+    assert {c.path for c in fake_hubspot.calls} == {"/crm/v3/objects/contacts/batch/update"}
+    assert sum(hubspot_sleeper.waits) <= hubspot_settings.retry_horizon_seconds
+
+
+def test_timeout_is_retried_for_updates(
+    make_hubspot_adapter: Build,
+    hubspot_settings: HubSpotSettings,
+    fake_hubspot: FakeHubSpot,
+    ana: str,
+    lead: str,
+) -> None:
+    adapter = make_hubspot_adapter(replace(hubspot_settings, max_attempts=2))
+    fake_hubspot.timeout_next(1)
+
+    [result] = adapter.apply([UpdateLead(lead, owner=ana)])
+
+    assert result.ok
+    assert [c.status for c in fake_hubspot.calls] == [0, 200]
+
+
+def test_timeouts_end_in_transient_timeout(
+    make_hubspot_adapter: Build,
+    hubspot_settings: HubSpotSettings,
+    fake_hubspot: FakeHubSpot,
+    ana: str,
+    lead: str,
+) -> None:
+    adapter = make_hubspot_adapter(replace(hubspot_settings, max_attempts=2))
+    fake_hubspot.timeout_next(2)
+
+    [result] = adapter.apply([UpdateLead(lead, owner=ana)])
+
+    assert isinstance(result.error, Transient)
+    assert result.error.code == "TIMEOUT"
+    assert len(fake_hubspot.calls) == 2
+
+
+def test_task_create_is_not_repeated_after_a_timeout(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    fake_hubspot.timeout_next(1)
+
+    [result] = hubspot_adapter.apply([CreateTask("sla-1", lead, ana, "Call", DUE)])
+
+    assert isinstance(result.error, Transient)
+    assert len(fake_hubspot.requests("POST", CREATE_TASKS)) == 1
+
+
+def test_limiter_keeps_every_10s_window_under_the_limit(
+    make_hubspot_adapter: Build,
+    hubspot_settings: HubSpotSettings,
+    fake_hubspot: FakeHubSpot,
+    lead: str,
+) -> None:
+    fake_hubspot.rate_limit(5)  # the fake enforces the same quota: any excess would be a 429
+    adapter = make_hubspot_adapter(replace(hubspot_settings, requests_per_10s=5))
+
+    for _ in range(23):
+        assert adapter.fetch_lead(lead) is not None
+
+    stamps = [c.at for c in fake_hubspot.calls]
+    assert len(stamps) == 23 and all(c.status == 200 for c in fake_hubspot.calls)
+    assert max(sum(1 for s in stamps if t <= s < t + 10) for t in stamps) == 5
+    assert stamps[-1] - stamps[0] >= 40  # 23 calls at 5 per 10 s need at least 4 more windows
+
+
+def test_bad_token_is_transient_unauthorized_without_retry(
+    hubspot_settings: HubSpotSettings, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    adapter = HubSpotAdapter(hubspot_settings, environ={HUBSPOT_TOKEN_ENV: "revoked"})
+
+    [result] = adapter.apply([UpdateLead(lead, owner=ana)])
+
+    assert isinstance(result.error, Transient)
+    assert (result.error.code, result.error.status) == ("UNAUTHORIZED", 401)
+    assert "Authentication credentials not found" in str(result.error)
+    assert [c.status for c in fake_hubspot.calls] == [401]
+    assert "hubspot_owner_id" not in props(fake_hubspot, lead)
+
+
+def test_bad_changes_are_rejected_before_any_call(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str, lead: str
+) -> None:
+    naive_due = datetime(2026, 1, 5, 14, 5)
+    changes = [
+        UpdateLead(" ", owner=ana),
+        UpdateLead(lead, owner=ana, pool="inbound-smb"),
+        CreateTask("sla-1", lead, ana, "Call", naive_due),
+        CompleteTask("sla-2", ""),
+    ]
+
+    results = hubspot_adapter.apply(changes)
+
+    assert not any(r.ok for r in results)
+    assert all(isinstance(r.error, Permanent) and r.error.code == "INVALID" for r in results)
+    assert "exclusive" in str(results[1].error) and "time zone" in str(results[2].error)
+    assert fake_hubspot.calls == []
+
+
+def test_fetch_lead_reads_owner_and_leadpool_properties(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot, ana: str
+) -> None:
+    lead = fake_hubspot.portal.add_record(
+        "contacts", hubspot_owner_id=ana, leadpool_status="CLAIMED", firstname="Lee"
+    )
+
+    record = hubspot_adapter.fetch_lead(lead)
+
+    assert record is not None
+    assert (record.lead_id, record.owner) == (lead, ana)
+    assert record.fields["leadpool_status"] == "CLAIMED"
+    assert "firstname" not in record.fields
+    assert record.created_at is not None and record.created_at.tzinfo is not None
+    assert hubspot_adapter.fetch_lead("424242") is None
+
+
+def test_list_users_pages_through_active_and_archived_owners(
+    hubspot_adapter: HubSpotAdapter, fake_hubspot: FakeHubSpot
+) -> None:
+    for n in range(120):
+        fake_hubspot.portal.add_owner(f"rep{n}@acme.test", f"Rep{n}", "Acme")
+    gone = fake_hubspot.portal.add_owner("gone@acme.test", "Gone", "Rep", archived=True)
+
+    users = hubspot_adapter.list_users()
+
+    assert len(users) == 121
+    assert [u for u in users if not u.active] == [
+        type(users[0])(gone, "gone@acme.test", "Gone Rep", active=False)
+    ]
+    assert len(fake_hubspot.requests("GET", r"/crm/v3/owners/?")) == 3
+
+
+def test_missing_token_is_a_config_error(hubspot_settings: HubSpotSettings) -> None:
+    with pytest.raises(ConfigError, match=HUBSPOT_TOKEN_ENV):
+        HubSpotAdapter(hubspot_settings, environ={})
+
+
+def test_settings_reject_bad_values() -> None:
+    with pytest.raises(ConfigError) as caught:
+        HubSpotSettings(requests_per_10s=0, batch_size=101, timeout_seconds=0)
+    assert len(caught.value.problems) == 3
+
+
+def test_datetimes_are_sent_as_utc_iso() -> None:
+    local = datetime(2026, 1, 5, 9, 5, tzinfo=UTC) + timedelta()
+    assert hubspot_datetime(local.astimezone()) == "2026-01-05T09:05:00.000Z"
+    with pytest.raises(ValueError, match="time zone"):
+        hubspot_datetime(datetime(2026, 1, 5, 9, 5))
+
+
+def test_fake_rejects_requests_that_violate_the_published_spec(
+    fake_hubspot: FakeHubSpot, lead: str
+) -> None:
+    http = urllib3.PoolManager()
+    headers = {"Authorization": f"Bearer {fake_hubspot.token}", "Content-Type": "application/json"}
+    url = fake_hubspot.url + "/crm/v3/objects/contacts/batch/update"
+    bad = {"inputs": [{"properties": {"firstname": 7}}]}  # no id, and a number not a string
+    good = {"inputs": [{"id": lead, "properties": {"firstname": "Seven"}}]}
+
+    rejected = http.request("POST", url, body=json.dumps(bad), headers=headers)
+    accepted = http.request("POST", url, body=json.dumps(good), headers=headers)
+
+    assert rejected.status == 400
+    error = json.loads(rejected.data)
+    assert error["category"] == "VALIDATION_ERROR"
+    assert "'id' is a required property" in error["message"]
+    assert "7 is not of type 'string'" in error["message"]
+    assert accepted.status == 200
+    assert props(fake_hubspot, lead)["firstname"] == "Seven"

@@ -1,0 +1,1 @@
+"""Fake CRM servers (Salesforce over TLS) that the real client libraries talk to in tests."""
