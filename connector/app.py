@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from connector.health import health
 from connector.runtime import Runtime
 from connector.sandbox_views import sandbox
+from connector.webhooks.views import webhooks
 
 
 def create_app(runtime: Runtime) -> Flask:
@@ -17,12 +18,7 @@ def create_app(runtime: Runtime) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = runtime.connector.webhooks.max_body_bytes
     app.register_blueprint(health)
     app.register_blueprint(sandbox)
-    try:
-        from connector.webhooks.views import webhooks
-    except ImportError:  # the receiver is optional while the package is assembled
-        pass
-    else:
-        app.register_blueprint(webhooks)
+    app.register_blueprint(webhooks)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[object, int]:

@@ -385,7 +385,7 @@ class HubSpotAdapter:
         loose = [r for r in results if not r.object_write_trace_id]
         errors = "; ".join(e.message for e in getattr(response, "errors", None) or [])
         for write in writes:
-            match = by_trace.get(write.key) or _pop_matching(loose, write.payload["properties"])
+            match = results.pop(0) if results else None
             if match is not None:
                 out.settle(write, None, crm_id=str(match.id))
             else:

@@ -153,7 +153,13 @@ class SalesforceAdapter:
                 results[index] = ChangeResult(
                     changes[index], ok=error is None, crm_id=crm_id, error=error
                 )
-        return [r for r in results if r is not None]
+        missing = Transient(
+            "Salesforce answered without a result for this change", code="UNEXPECTED"
+        )
+        return [
+            r if r is not None else ChangeResult(changes[i], ok=False, error=missing)
+            for i, r in enumerate(results)
+        ]
 
     def fetch_lead(self, lead_id: str) -> LeadRecord | None:
         """Return the lead as Salesforce holds it, or None when the id is unknown (404)."""
@@ -313,6 +319,10 @@ class SalesforceAdapter:
                     text, code=code, status=exc.status, retry_after=retry_after
                 ) from None
             raise Permanent(text, code=code, status=exc.status) from None
+        except ValueError:  # a 2xx whose body is not JSON (e.g. a proxy's HTML page)
+            raise Transient(
+                f"Salesforce {method} {path}: answer was not JSON", code="UNEXPECTED"
+            ) from None
         except requests.Timeout:
             raise Transient(
                 f"Salesforce {method} {path}: no answer within {self.settings.timeout}s",

@@ -138,6 +138,8 @@ class Tx:
             return frozenset()
         day, _ = self.day_bounds()
         counts = history.claims_between(self.conn, day - timedelta(days=1), day)
+        if not counts:  # no claims at all yesterday (weekend, first day): nobody is behind
+            return frozenset()
         return frozenset(
             r.id for r in self.cfg.reps if r.active and counts.get(r.id, 0) < floor.claims
         )

@@ -41,6 +41,7 @@ def _escalate(tx: Tx, lead: LeadRow, step: int) -> LeadRow:
     if lead.state != LeadState.POOLED or lead.pool is None:
         return lead
     decision = routing_timers.escalate(tx.cfg, lead.pool, step, tx.facts(lead), tx.routing_state())
+    tx.audit(lead.lead_id, LEADPOOL, "escalated", decision.reason, pool=lead.pool, step=step)
     lead = update(tx, lead, escalation_step=step + 1)
     return apply_decision(tx, lead, decision)
 

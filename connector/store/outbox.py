@@ -19,12 +19,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    not_,
     or_,
     select,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from connector.store.rows import Backlog, OutboxRow, db_time, utc
 from connector.store.tables import outbox
@@ -60,28 +58,27 @@ def lease_due(
         return []
     now = db_time(now)
     free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
-    older = aliased(outbox)
-    # An older pending change of the same lead that is waiting to retry or held by another
-    # worker blocks the newer ones.
-    blocked_by_older = (
-        select(older.c.id)
+    # Per lead, the oldest pending change that is waiting to retry or held by another
+    # worker; it and every newer change of that lead wait.
+    blocking = (
+        select(outbox.c.lead_id, func.min(outbox.c.id).label("first_id"))
         .where(
-            older.c.crm == outbox.c.crm,
-            older.c.lead_id == outbox.c.lead_id,
-            older.c.state == "pending",
-            older.c.id < outbox.c.id,
-            or_(older.c.next_try_at > now, older.c.lease_until > now),
+            outbox.c.crm == crm,
+            outbox.c.state == "pending",
+            or_(outbox.c.next_try_at > now, outbox.c.lease_until > now),
         )
-        .exists()
+        .group_by(outbox.c.lead_id)
+        .subquery("blocking")
     )
     candidates_stmt = (
         select(outbox.c.id, outbox.c.lead_id)
+        .select_from(outbox.outerjoin(blocking, blocking.c.lead_id == outbox.c.lead_id))
         .where(
             outbox.c.crm == crm,
             outbox.c.state == "pending",
             outbox.c.next_try_at <= now,
             free,
-            not_(blocked_by_older),
+            or_(blocking.c.first_id.is_(None), outbox.c.id < blocking.c.first_id),
         )
         .order_by(outbox.c.id)
         .limit(limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import urllib3
@@ -17,6 +17,7 @@ from connector.adapters.base import (
     UpdateLead,
 )
 from connector.adapters.hubspot import HubSpotAdapter, HubSpotSettings, hubspot_datetime
+from connector.adapters.hubspot_calls import crm_error
 from connector.errors import ConfigError, Permanent, Transient
 from tests.adapters.conftest_hubspot import HUBSPOT_TOKEN_ENV, Sleeper
 from tests.fakecrm.hubspot import FakeHubSpot
@@ -194,9 +195,7 @@ def test_invalid_value_rejecting_the_batch_is_isolated_to_its_change(
     assert props(fake_hubspot, leads[3])["hubspot_owner_id"] == ana
 
 
-def test_missing_leadpool_property_fails_all_without_splitting(
-    make_hubspot_adapter: Build, hubspot_clock: object
-) -> None:
+def test_missing_leadpool_property_fails_all_without_splitting() -> None:
     fake = FakeHubSpot(leadpool_properties=False).start()
     try:
         settings = HubSpotSettings(token_env=HUBSPOT_TOKEN_ENV, host=fake.url)
@@ -207,6 +206,7 @@ def test_missing_leadpool_property_fails_all_without_splitting(
     finally:
         fake.stop()
 
+    assert fake.response_problems == []
     assert not any(r.ok for r in results)
     assert {r.error.code for r in results if r.error} == {"PROPERTY_DOESNT_EXIST"}
     assert "leadpool_pool" in str(results[0].error)
@@ -422,8 +422,10 @@ def test_settings_reject_bad_values() -> None:
 
 
 def test_datetimes_are_sent_as_utc_iso() -> None:
-    local = datetime(2026, 1, 5, 9, 5, tzinfo=UTC) + timedelta()
-    assert hubspot_datetime(local.astimezone()) == "2026-01-05T09:05:00.000Z"
+    new_york = timezone(timedelta(hours=-5))
+    assert (
+        hubspot_datetime(datetime(2026, 1, 5, 9, 5, tzinfo=new_york)) == "2026-01-05T14:05:00.000Z"
+    )
     with pytest.raises(ValueError, match="time zone"):
         hubspot_datetime(datetime(2026, 1, 5, 9, 5))
 
@@ -447,3 +449,36 @@ def test_fake_rejects_requests_that_violate_the_published_spec(
     assert "7 is not of type 'string'" in error["message"]
     assert accepted.status == 200
     assert props(fake_hubspot, lead)["firstname"] == "Seven"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "expected"),
+    [
+        (
+            429,
+            {"policyName": "TEN_SECONDLY_ROLLING", "message": "slow down"},
+            {},
+            (Transient, 10.0),
+        ),
+        (429, {"message": "slow down"}, {"Retry-After": "4"}, (Transient, 4.0)),
+        (429, {"policyName": "DAILY", "message": "daily limit"}, {}, (Transient, 3600.0)),
+        (502, None, {}, (Transient, None)),
+        (403, {"message": "missing scopes", "category": "MISSING_SCOPES"}, {}, (Transient, None)),
+        (404, {"message": "gone", "category": "OBJECT_NOT_FOUND"}, {}, (Permanent, None)),
+    ],
+)
+def test_hubspot_failures_map_to_transient_or_permanent(
+    status: int,
+    body: dict[str, str] | None,
+    headers: dict[str, str],
+    expected: tuple[type[Exception], float | None],
+) -> None:
+    raw = json.dumps(body).encode() if body is not None else b"<html>Bad gateway</html>"
+
+    error = crm_error(status, raw, headers, "reason phrase")
+
+    kind, retry_after = expected
+    assert type(error) is kind
+    assert error.status == status
+    assert getattr(error, "retry_after", None) == retry_after
+    assert str(error) == (body or {}).get("message", "reason phrase")

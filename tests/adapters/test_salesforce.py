@@ -395,3 +395,39 @@ def test_users_queues_and_limits(sf_world: SalesforceWorld) -> None:
         adapter.queue_id("x' OR Name != '")
     limits = adapter.org_limits()
     assert limits["DailyApiRequests"]["Max"] >= limits["DailyApiRequests"]["Remaining"]
+
+
+def test_user_list_follows_query_pages(sf_world: SalesforceWorld) -> None:
+    sf_world.fake.org.query_page_size = 2
+    extra = {sf_world.fake.add_user(f"Rep {n}", f"rep{n}@acme.test") for n in range(3)}
+    adapter = sf_world.adapter()
+
+    users = adapter.list_users()
+
+    assert extra | {sf_world.rep_ana, sf_world.rep_ben} <= {u.id for u in users}
+    assert len(users) == len({u.id for u in users}) == 6  # integration user, ana, ben, 3 reps
+    assert adapter.api_calls == 3
+
+
+def test_intermittent_failures_are_absorbed_by_retries(sf_world: SalesforceWorld) -> None:
+    leads = [sf_world.fake.add_lead() for _ in range(4)]
+    adapter = sf_world.adapter()
+    sf_world.fake.fail_every(2, 503)
+
+    results = [adapter.apply([UpdateLead(lead, owner=sf_world.rep_ana)])[0] for lead in leads]
+
+    assert all(r.ok for r in results)
+    # request 1 succeeds; then every even request fails and the odd retry after it succeeds
+    assert adapter.api_calls == 7 and len(sf_world.sleeps) == 3
+
+
+def test_outage_window_exhausts_the_retries(sf_world: SalesforceWorld) -> None:
+    lead = sf_world.fake.add_lead(OwnerId=sf_world.queue)
+    adapter = sf_world.adapter(retry_max_attempts=4)
+    sf_world.fake.fail_for(600, 503)  # waits are recorded, not slept: the window never ends
+
+    [result] = adapter.apply([UpdateLead(lead, owner=sf_world.rep_ana)])
+
+    assert isinstance(result.error, Transient) and result.error.code == "SERVER_UNAVAILABLE"
+    assert adapter.api_calls == 4
+    assert sf_world.fake.record("Lead", lead)["OwnerId"] == sf_world.queue

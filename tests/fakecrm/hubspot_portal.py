@@ -31,43 +31,24 @@ TASK_TO_CONTACT = ("HUBSPOT_DEFINED", 204)
 TASK_STATUSES = {"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}
 MAX_BATCH = 100
 
+# fmt: off
 _BUILTIN = {
-    "contacts": {
-        "firstname": "string",
-        "lastname": "string",
-        "email": "string",
-        "hubspot_owner_id": "enumeration",
-        "hs_lead_status": "enumeration",
-        "lifecyclestage": "enumeration",
-        "createdate": "datetime",
-        "lastmodifieddate": "datetime",
-        "hs_object_id": "number",
-    },
-    "leads": {
-        "hs_lead_name": "string",
-        "hubspot_owner_id": "enumeration",
-        "hs_pipeline_stage": "enumeration",
-        "hs_createdate": "datetime",
-        "hs_object_id": "number",
-    },
-    "tasks": {
-        "hs_task_subject": "string",
-        "hs_task_body": "string",
-        "hs_timestamp": "datetime",
-        "hubspot_owner_id": "enumeration",
-        "hs_task_status": "enumeration",
-        "hs_task_priority": "enumeration",
-        "hs_task_type": "enumeration",
-        "hs_object_id": "number",
-    },
+    "contacts": {"firstname": "string", "lastname": "string", "email": "string",
+                 "hubspot_owner_id": "enumeration", "hs_lead_status": "enumeration",
+                 "lifecyclestage": "enumeration", "createdate": "datetime",
+                 "lastmodifieddate": "datetime", "hs_object_id": "number"},
+    "leads": {"hs_lead_name": "string", "hubspot_owner_id": "enumeration",
+              "hs_pipeline_stage": "enumeration", "hs_createdate": "datetime",
+              "hs_object_id": "number"},
+    "tasks": {"hs_task_subject": "string", "hs_task_body": "string", "hs_timestamp": "datetime",
+              "hubspot_owner_id": "enumeration", "hs_task_status": "enumeration",
+              "hs_task_priority": "enumeration", "hs_task_type": "enumeration",
+              "hs_object_id": "number"},
 }
-LEADPOOL_PROPERTIES = {
-    "leadpool_pool": "string",
-    "leadpool_status": "string",
-    "leadpool_reason": "string",
-    "leadpool_source": "string",
-    "leadpool_lock_expires": "datetime",
-}
+LEADPOOL_PROPERTIES = {"leadpool_pool": "string", "leadpool_status": "string",
+                       "leadpool_reason": "string", "leadpool_source": "string",
+                       "leadpool_lock_expires": "datetime"}
+# fmt: on
 _READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate", "hs_createdate"}
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$")
 
@@ -198,18 +179,7 @@ class Portal:
             table = self.records[object_type]
             found = [table[i].public(names) for i in ids if i in table]
             missing = [i for i in ids if i not in table]
-        errors = (
-            [
-                self._batch_error(
-                    f"Could not get some {LABEL[object_type]} objects, they may "
-                    "be deleted or not exist. Check that ids are valid.",
-                    "OBJECT_NOT_FOUND",
-                    missing,
-                )
-            ]
-            if missing
-            else []
-        )
+        errors = [self._not_found(object_type, missing)] if missing else []
         return self._batch_response(found, errors, started)
 
     def batch_update(
@@ -242,14 +212,7 @@ class Portal:
                 results.append(record.public(sorted(item["properties"])))
             errors = []
             if missing:
-                errors.append(
-                    self._batch_error(
-                        f"Could not get some {LABEL[object_type]} objects, they may be deleted or not "
-                        "exist. Check that ids are valid.",
-                        "OBJECT_NOT_FOUND",
-                        missing,
-                    )
-                )
+                errors.append(self._not_found(object_type, missing))
             for record_id, message in refused.items():
                 errors.append(self._batch_error(message, "VALIDATION_ERROR", [record_id]))
             return self._batch_response(results[::-1], errors, started)
@@ -339,6 +302,14 @@ class Portal:
             raise HubSpotError(
                 400, f"Property values were not valid: {json.dumps(detail)}", "VALIDATION_ERROR"
             )
+
+    @classmethod
+    def _not_found(cls, object_type: str, ids: list[str]) -> dict[str, Any]:
+        message = (
+            f"Could not get some {LABEL[object_type]} objects, they may be deleted or not exist. "
+            "Check that ids are valid."
+        )
+        return cls._batch_error(message, "OBJECT_NOT_FOUND", ids)
 
     @staticmethod
     def _batch_error(message: str, category: str, ids: list[str]) -> dict[str, Any]:

@@ -318,6 +318,8 @@ class FakeSalesforce:
                 return 200, self._limits()
             if parts == ["query"] and method == "GET":
                 return 200, self.org.query(query.get("q", ""))
+            if len(parts) == 2 and parts[0] == "query" and method == "GET":
+                return 200, self.org.query_more(parts[1])
             if parts == ["composite", "sobjects"] and method in ("PATCH", "POST"):
                 return 200, self.org.collection(method, body)
             if parts == ["composite"] and method == "POST":

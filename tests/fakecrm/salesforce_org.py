@@ -77,6 +77,8 @@ class SalesforceOrg:
             "Group": GROUP_FIELDS,
         }
         self.record_errors: dict[str, str] = {}
+        self.query_page_size = 2000
+        self._cursors: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
 
     # -- seeding -------------------------------------------------------------------------
@@ -287,7 +289,28 @@ class SalesforceOrg:
             ]
         if match["limit"]:
             records = records[: int(match["limit"])]
-        return {"totalSize": len(records), "done": True, "records": records}
+        return self._page(records, 0, len(records))
+
+    def query_more(self, cursor: str) -> dict[str, Any]:
+        """GET /query/{cursor}: the next page of an earlier query."""
+        key, _, offset = cursor.rpartition("-")
+        with self.lock:
+            records = self._cursors.get(key)
+        if records is None or not offset.isdigit():
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._page(records, int(offset), len(records))
+
+    def _page(self, records: list[dict[str, Any]], start: int, total: int) -> dict[str, Any]:
+        """One page of `query_page_size` records, with nextRecordsUrl while more remain."""
+        end = start + self.query_page_size
+        page: dict[str, Any] = {"totalSize": total, "done": end >= total}
+        if end < total:
+            with self.lock:
+                key = f"01g5g{next(self._ids):010d}"
+                self._cursors[key] = records
+            page["nextRecordsUrl"] = f"/services/data/v{self.api_version}/query/{key}-{end}"
+        page["records"] = records[start:end]
+        return page
 
 
 _FORCED_MESSAGES = {

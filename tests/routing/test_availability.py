@@ -18,17 +18,33 @@ HOURS = "Mon-Fri 08:00-17:00 America/New_York"
     [
         ({}, MONDAY_10AM_NY, RepLoad(), None),
         ({"active": False}, MONDAY_10AM_NY, RepLoad(), "inactive"),
-        ({"out_of_office": ["2026-01-05..2026-01-09"]}, MONDAY_10AM_NY, RepLoad(),
-         "out of office until 2026-01-09"),
+        (
+            {"out_of_office": ["2026-01-05..2026-01-09"]},
+            MONDAY_10AM_NY,
+            RepLoad(),
+            "out of office until 2026-01-09",
+        ),
         ({"out_of_office": ["2026-01-06"]}, MONDAY_10AM_NY, RepLoad(), None),
         ({"hours": HOURS}, MONDAY_10AM_NY, RepLoad(), None),
-        ({"hours": HOURS}, datetime(2026, 1, 5, 22, 0, tzinfo=UTC), RepLoad(),
-         f"outside hours ({HOURS})"),
-        ({"hours": HOURS}, datetime(2026, 1, 10, 15, 0, tzinfo=UTC), RepLoad(),
-         f"outside hours ({HOURS})"),
+        (
+            {"hours": HOURS},
+            datetime(2026, 1, 5, 22, 0, tzinfo=UTC),
+            RepLoad(),
+            f"outside hours ({HOURS})",
+        ),
+        (
+            {"hours": HOURS},
+            datetime(2026, 1, 10, 15, 0, tzinfo=UTC),
+            RepLoad(),
+            f"outside hours ({HOURS})",
+        ),
         ({"hours": HOURS}, datetime(2026, 1, 5, 13, 0, tzinfo=UTC), RepLoad(), None),
-        ({"hours": HOURS}, datetime(2026, 1, 5, 12, 59, tzinfo=UTC), RepLoad(),
-         f"outside hours ({HOURS})"),
+        (
+            {"hours": HOURS},
+            datetime(2026, 1, 5, 12, 59, tzinfo=UTC),
+            RepLoad(),
+            f"outside hours ({HOURS})",
+        ),
         ({"daily_cap": 40}, MONDAY_10AM_NY, RepLoad(assigned_today=39), None),
         ({"daily_cap": 40}, MONDAY_10AM_NY, RepLoad(assigned_today=40), "at daily cap 40/40"),
         ({"weekly_cap": 60}, MONDAY_10AM_NY, RepLoad(assigned_week=61), "at weekly cap 61/60"),
@@ -44,8 +60,9 @@ def test_why_unavailable(
 
 def test_out_of_office_uses_the_reps_local_date() -> None:
     # 03:00 UTC on Jan 6 is still Jan 5 in New York, so an OOO day of Jan 6 has not begun.
-    cfg = config([rep("ana", hours="Mon-Sun 00:00-23:59 America/New_York",
-                      out_of_office=["2026-01-06"])])
+    cfg = config(
+        [rep("ana", hours="Mon-Sun 00:00-23:59 America/New_York", out_of_office=["2026-01-06"])]
+    )
     late = datetime(2026, 1, 6, 3, 0, tzinfo=UTC)
     assert why_unavailable(cfg, cfg.reps[0], late, RepLoad()) is None
     next_morning = datetime(2026, 1, 6, 14, 0, tzinfo=UTC)

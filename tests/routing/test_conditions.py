@@ -47,9 +47,19 @@ def test_numeric_conditions(raw: str, value: object, matched: bool, why: str) ->
         (True, "true", True, "LeadSource is 'true'"),
         (True, False, False, "LeadSource is False, not True"),
         (5, "5.0", True, "LeadSource is '5.0'"),
-        (["Healthcare", "Pharma"], "HEALTHCARE", True, "LeadSource 'HEALTHCARE' is in [Healthcare, Pharma]"),
+        (
+            ["Healthcare", "Pharma"],
+            "HEALTHCARE",
+            True,
+            "LeadSource 'HEALTHCARE' is in [Healthcare, Pharma]",
+        ),
         (["Healthcare", 3], "3", True, "LeadSource '3' is in [Healthcare, 3]"),
-        (["Healthcare", "Pharma"], "Retail", False, "LeadSource 'Retail' is not in [Healthcare, Pharma]"),
+        (
+            ["Healthcare", "Pharma"],
+            "Retail",
+            False,
+            "LeadSource 'Retail' is not in [Healthcare, Pharma]",
+        ),
         ({"in": ["a"]}, "", False, "LeadSource is missing, so not in [a]"),
         ({"regex": "^vp"}, "VP Sales", True, "LeadSource 'VP Sales' matches /^vp/"),
         ({"regex": "^vp"}, "SVP", False, "LeadSource 'SVP' does not match /^vp/"),
@@ -66,8 +76,16 @@ def test_value_conditions(raw: object, value: object, matched: bool, why: str) -
 
 @pytest.mark.parametrize(
     ("value", "number"),
-    [(3, 3.0), ("4.5", 4.5), (" 1,200 ", 1200.0), ("x", None), (None, None), (False, None),
-     (float("inf"), None), ([1], None)],
+    [
+        (3, 3.0),
+        ("4.5", 4.5),
+        (" 1,200 ", 1200.0),
+        ("x", None),
+        (None, None),
+        (False, None),
+        (float("inf"), None),
+        ([1], None),
+    ],
 )
 def test_as_number(value: object, number: float | None) -> None:
     assert as_number(value) == number
@@ -84,8 +102,14 @@ def test_email_domain(value: object, domain: str) -> None:
 def _route_cfg(when: dict[str, object]):  # type: ignore[no-untyped-def]
     return config(
         [rep("erin", teams=["ent"]), rep("ana", teams=["smb"])],
-        accounts=[{"name": "Acme", "owner": "erin", "domains": ["acme.com"],
-                   "companies": ["Acme Holdings"]}],
+        accounts=[
+            {
+                "name": "Acme",
+                "owner": "erin",
+                "domains": ["acme.com"],
+                "companies": ["Acme Holdings"],
+            }
+        ],
         routes=[{"name": "r", "when": when, "pool": "inbound"}],
     )
 
@@ -95,24 +119,63 @@ def _route_cfg(when: dict[str, object]):  # type: ignore[no-untyped-def]
     [
         ({"score": ">= 80"}, {}, 86, True, "score 86 ≥ 80"),
         ({"score": ">= 80"}, {"Lead_Score__c": 99}, None, False, "score is missing, so not ≥ 80"),
-        ({"email_domain": "acme.com"}, {"Email": "x@ACME.com"}, None, True,
-         "email domain is 'acme.com'"),
-        ({"email_domain": "present"}, {"Email": "no-at-sign"}, None, False,
-         "email domain is missing"),
-        ({"account_owner": "present"}, {"Email": "x@eu.acme.com"}, None, True,
-         "named account Acme (owner erin)"),
-        ({"account_owner": "present"}, {"Company": "ACME holdings "}, None, True,
-         "named account Acme (owner erin)"),
-        ({"account_owner": "present"}, {"Email": "x@other.com", "Company": "Other"}, None, False,
-         "no named account matches (email domain other.com, company 'Other')"),
-        ({"account_owner": "absent"}, {}, None, True,
-         "no named account matches (no email, no company)"),
-        ({"account_owner": "erin"}, {"Email": "a@acme.com"}, None, True,
-         "named-account owner is 'erin'"),
-        ({"Country": "US", "score": ">= 50"}, {"Country": "us"}, 60, True,
-         "Country is 'us' and score 60 ≥ 50"),
-        ({"Country": "US", "score": ">= 50"}, {"Country": "us"}, 40, False,
-         "score 40 is not ≥ 50"),
+        (
+            {"email_domain": "acme.com"},
+            {"Email": "x@ACME.com"},
+            None,
+            True,
+            "email domain is 'acme.com'",
+        ),
+        (
+            {"email_domain": "present"},
+            {"Email": "no-at-sign"},
+            None,
+            False,
+            "email domain is missing",
+        ),
+        (
+            {"account_owner": "present"},
+            {"Email": "x@eu.acme.com"},
+            None,
+            True,
+            "named account Acme (owner erin)",
+        ),
+        (
+            {"account_owner": "present"},
+            {"Company": "ACME holdings "},
+            None,
+            True,
+            "named account Acme (owner erin)",
+        ),
+        (
+            {"account_owner": "present"},
+            {"Email": "x@other.com", "Company": "Other"},
+            None,
+            False,
+            "no named account matches (email domain other.com, company 'Other')",
+        ),
+        (
+            {"account_owner": "absent"},
+            {},
+            None,
+            True,
+            "no named account matches (no email, no company)",
+        ),
+        (
+            {"account_owner": "erin"},
+            {"Email": "a@acme.com"},
+            None,
+            True,
+            "named-account owner is 'erin'",
+        ),
+        (
+            {"Country": "US", "score": ">= 50"},
+            {"Country": "us"},
+            60,
+            True,
+            "Country is 'us' and score 60 ≥ 50",
+        ),
+        ({"Country": "US", "score": ">= 50"}, {"Country": "us"}, 40, False, "score 40 is not ≥ 50"),
         ({}, {}, None, True, "no conditions (catch-all)"),
     ],
 )

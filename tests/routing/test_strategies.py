@@ -33,7 +33,9 @@ def test_round_robin_resumes_after_the_last_pick() -> None:
     saved = {"rr:team:smb": {"last": "ben", "order": ["ana", "ben", "cara"]}}
     found = pick(cfg, Assign(strategy="round_robin", team="smb"), lead(), state(rotations=saved))
     assert (found.rep, found.reason) == ("cara", "round robin → cara")
-    assert found.rotation_updates == {"rr:team:smb": {"last": "cara", "order": ["ana", "ben", "cara"]}}
+    assert found.rotation_updates == {
+        "rr:team:smb": {"last": "cara", "order": ["ana", "ben", "cara"]}
+    }
 
 
 def test_round_robin_survives_the_last_rep_leaving_the_config() -> None:
@@ -48,8 +50,9 @@ def test_round_robin_skips_unavailable_reps_and_says_why() -> None:
     saved = {"rr:team:smb": {"last": "ana"}}
     loads = {"ben": RepLoad(assigned_today=3)}
     cfg = config([SMB[0], rep("ben", teams=["smb"], daily_cap=3), SMB[2]])
-    found = pick(cfg, Assign(strategy="round_robin", team="smb"), lead(),
-                 state(rotations=saved, loads=loads))
+    found = pick(
+        cfg, Assign(strategy="round_robin", team="smb"), lead(), state(rotations=saved, loads=loads)
+    )
     assert found.rep == "cara"
     assert [(s.rep, s.why) for s in found.skipped] == [("ben", "at daily cap 3/3")]
 
@@ -122,20 +125,28 @@ def test_excluded_reps_are_skipped_with_the_given_reason() -> None:
 
 def test_preferred_reps_go_first() -> None:
     cfg = config(SMB)
-    found = pick(cfg, Assign(strategy="round_robin", team="smb"), lead(), state(),
-                 prefer=frozenset({"cara"}))
+    found = pick(
+        cfg, Assign(strategy="round_robin", team="smb"), lead(), state(), prefer=frozenset({"cara"})
+    )
     assert found.reason == "round robin → cara (priority: under yesterday's claim floor)"
     # A preferred rep who cannot take leads does not block the others.
     st = state(exclude=frozenset({"cara"}))
-    found = pick(cfg, Assign(strategy="round_robin", team="smb"), lead(), st,
-                 prefer=frozenset({"cara"}))
+    found = pick(
+        cfg, Assign(strategy="round_robin", team="smb"), lead(), st, prefer=frozenset({"cara"})
+    )
     assert found.rep == "ana"
 
 
 def test_members_and_reps_name_their_own_rotation() -> None:
     cfg = config(SMB)
-    by_pool = pick(cfg, Assign(strategy="round_robin"), lead(), state(),
-                   members=["ben", "cara"], group="pool:inbound")
+    by_pool = pick(
+        cfg,
+        Assign(strategy="round_robin"),
+        lead(),
+        state(),
+        members=["ben", "cara"],
+        group="pool:inbound",
+    )
     assert (by_pool.rep, list(by_pool.rotation_updates)) == ("ben", ["rr:pool:inbound"])
     by_reps = pick(cfg, Assign(strategy="round_robin", reps=("cara", "ana")), lead(), state())
     assert (by_reps.rep, list(by_reps.rotation_updates)) == ("cara", ["rr:reps:cara,ana"])
