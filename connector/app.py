@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from connector.health import health
@@ -21,7 +22,7 @@ def create_app(runtime: Runtime) -> Flask:
     app.register_blueprint(webhooks)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> tuple[object, int]:
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         return jsonify(error=exc.name, message=exc.description), exc.code or 500
 
     return app

@@ -17,7 +17,9 @@ DEFAULT_CONFIG = "config"
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=DEFAULT_CONFIG, help="config directory (default: config)")
+    parser.add_argument(
+        "--config", default=DEFAULT_CONFIG, help="config directory (default: config)"
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -94,7 +96,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGHUP, lambda *_: worker.reload_requested.set())
         worker.start_thread()
     server = make_server(args.host, args.port, create_app(rt), threaded=True)
-    print(f"leadpool serving on http://{args.host}:{server.port} (crm {rt.adapter.crm})", flush=True)
+    print(
+        f"leadpool serving on http://{args.host}:{server.port} (crm {rt.adapter.crm})", flush=True
+    )
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
     try:
         server.serve_forever()
@@ -117,7 +121,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.until_idle:
         while True:
             done = worker.run_pass()
-            if done.outbox.applied + done.outbox.retried + done.outbox.parked + done.timers_fired == 0:
+            if (
+                done.outbox.applied + done.outbox.retried + done.outbox.parked + done.timers_fired
+                == 0
+            ):
                 return 0
     worker.run_forever()
     return 0

@@ -26,9 +26,12 @@ def lead_from_json(cfg: RoutingConfig, data: Any, now: datetime) -> LeadFacts:
 
 
 def explain_file(
-    cfg: RoutingConfig, path: Path, at: datetime | None = None, loads: dict[str, RepLoad] | None = None
+    cfg: RoutingConfig,
+    path: Path,
+    at: datetime | None = None,
+    loads: dict[str, RepLoad] | None = None,
 ) -> list[str]:
-    """Explanation lines for the lead in a JSON file, as of `at` (default: now), with empty loads."""
+    """Explanation lines for the lead in a JSON file, as of `at` (default: now)."""
     now = (at or datetime.now(UTC)).astimezone(UTC)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

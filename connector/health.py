@@ -31,7 +31,10 @@ def readyz() -> ResponseReturnValue:
     """Ready: the store answers and the config is loaded; reports the outbox backlog."""
     rt = runtime()
     body: dict[str, object] = {
-        "config": {"fingerprint": rt.config.config.fingerprint, "reload_error": rt.config.last_error},
+        "config": {
+            "fingerprint": rt.config.config.fingerprint,
+            "reload_error": rt.config.last_error,
+        },
         "crm": str(rt.adapter.crm),
     }
     try:
@@ -46,6 +49,10 @@ def readyz() -> ResponseReturnValue:
     body.update(
         status="ready",
         store="ok",
-        outbox={"pending": backlog.pending, "parked": backlog.parked, "oldest_age_s": round(age, 1)},
+        outbox={
+            "pending": backlog.pending,
+            "parked": backlog.parked,
+            "oldest_age_s": round(age, 1),
+        },
     )
     return jsonify(body)

@@ -17,6 +17,7 @@ from connector.store import journal, outbox
 from connector.store.rows import OutboxRow
 
 log = logging.getLogger(__name__)
+Pending = tuple[OutboxRow, Change]
 BASE_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=10)
 
@@ -57,18 +58,26 @@ class OutboxFlusher:
         """Lease one batch of due rows and apply it; an empty report means nothing was due."""
         report = FlushReport()
         rows = outbox.lease_due(
-            self.engine, self.adapter.crm, self.clock.now(), self.batch_size, self.worker_id, self.lease
+            self.engine,
+            self.adapter.crm,
+            self.clock.now(),
+            self.batch_size,
+            self.worker_id,
+            self.lease,
         )
         if not rows:
             return report
-        ready, later = self._resolve(rows)
+        decoded = [(row, decode_change(row.kind, dict(row.payload))) for row in rows]
+        ready, later = self._resolve(decoded)
         self._apply(ready, report)
         # Completions of tasks created in this very batch know their CRM id only now.
         if later:
             resolved, unresolved = self._resolve(later)
             self._apply(resolved, report)
             for row, _change in unresolved:
-                self._settle_failure(row, Permanent("the task to complete was never created"), report)
+                self._settle_failure(
+                    row, Permanent("the task to complete was never created"), report
+                )
         return report
 
     def flush_all(self, max_rounds: int = 10_000) -> FlushReport:
@@ -82,14 +91,12 @@ class OutboxFlusher:
                 setattr(total, name, getattr(total, name) + getattr(report, name))
         return total
 
-    def _resolve(
-        self, rows: list[OutboxRow]
-    ) -> tuple[list[tuple[OutboxRow, Change]], list[tuple[OutboxRow, Change]]]:
-        ready: list[tuple[OutboxRow, Change]] = []
-        later: list[tuple[OutboxRow, Change]] = []
+    def _resolve(self, pending: list[Pending]) -> tuple[list[Pending], list[Pending]]:
+        """Fill in CRM task ids for completions; those whose task has none yet wait."""
+        ready: list[Pending] = []
+        later: list[Pending] = []
         with self.engine.connect() as conn:
-            for row in rows:
-                change = decode_change(row.kind, dict(row.payload))
+            for row, change in pending:
                 if isinstance(change, CompleteTask) and not change.crm_task_id:
                     task = journal.get_task(conn, change.key)
                     if task is None or not task.crm_task_id:
@@ -99,7 +106,7 @@ class OutboxFlusher:
                 ready.append((row, change))
         return ready, later
 
-    def _apply(self, batch: list[tuple[OutboxRow, Change]], report: FlushReport) -> None:
+    def _apply(self, batch: list[Pending], report: FlushReport) -> None:
         if not batch:
             return
         calls_before = getattr(self.adapter, "api_calls", 0)
@@ -125,8 +132,9 @@ class OutboxFlusher:
         message = f"{getattr(error, 'code', '') or type(error).__name__}: {error}"
         with self.engine.begin() as conn:
             if isinstance(error, Transient) and now - row.created_at < self.retry_horizon:
-                outbox.reschedule(conn, row.id, self._next_try(row, error, now), message,
-                                  worker_id=self.worker_id)  # fmt: skip
+                outbox.reschedule(
+                    conn, row.id, self._next_try(row, error, now), message, worker_id=self.worker_id
+                )
                 report.retried += 1
                 return
             if isinstance(error, Transient):
@@ -137,11 +145,8 @@ class OutboxFlusher:
 
     @staticmethod
     def _next_try(row: OutboxRow, error: Transient, now: datetime) -> datetime:
-        backoff = min(BASE_BACKOFF * (2 ** min(row.attempts, 10)), MAX_BACKOFF)
-        wait = backoff * (0.5 + random.random() / 2)
+        backoff: timedelta = min(BASE_BACKOFF * (2 ** min(row.attempts, 10)), MAX_BACKOFF)
+        wait: timedelta = backoff * (0.5 + random.random() / 2)
         if error.retry_after is not None:
             wait = max(wait, timedelta(seconds=error.retry_after))
         return now + wait
-
-
-

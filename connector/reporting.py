@@ -158,6 +158,13 @@ def build_report(conn: Connection, cfg: RoutingConfig, since: datetime, now: dat
         if pool_name in pools:
             pools[pool_name].escalations += 1
     return Report(
-        since, now, reps, pools, to_assign, to_claim, to_contact,
-        {k: (v[0], v[1]) for k, v in source_counts.items()}, unclaimed,
-    )  # fmt: skip
+        since,
+        now,
+        reps,
+        pools,
+        to_assign,
+        to_claim,
+        to_contact,
+        {k: (v[0], v[1]) for k, v in source_counts.items()},
+        unclaimed,
+    )

@@ -43,7 +43,9 @@ def store_url(settings: ConnectorConfig, override: str | None = None) -> str:
     if settings.store.url_env:
         value = os.environ.get(settings.store.url_env)
         if not value:
-            raise ConfigError([f"connector.yaml store.url_env: ${settings.store.url_env} is not set"])
+            raise ConfigError(
+                [f"connector.yaml store.url_env: ${settings.store.url_env} is not set"]
+            )
         return value
     return settings.store.url
 
@@ -54,7 +56,8 @@ def make_adapter(settings: ConnectorConfig, engine: Engine, clock: Clock) -> CRM
         return SandboxCRM(engine, clock)
     from connector.adapters.factory import crm_adapter
 
-    return crm_adapter(settings, clock)
+    adapter: CRMAdapter = crm_adapter(settings, clock)
+    return adapter
 
 
 def build_runtime(

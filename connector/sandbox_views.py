@@ -35,8 +35,9 @@ def _body() -> dict[str, Any]:
 
 def _deliver(event: LeadEvent) -> ResponseReturnValue:
     outcome = runtime().service.ingest_one(event)
-    return jsonify(lead_id=outcome.lead_id, action=outcome.action, state=outcome.state,
-                   reason=outcome.reason)  # fmt: skip
+    return jsonify(
+        lead_id=outcome.lead_id, action=outcome.action, state=outcome.state, reason=outcome.reason
+    )
 
 
 @sandbox.post("/leads")
@@ -82,5 +83,9 @@ def get_lead(lead_id: str) -> ResponseReturnValue:
         record = crm.lead(lead_id)
     except Permanent as exc:
         abort(404, str(exc))
-    return jsonify(id=record.lead_id, owner=record.owner, fields=dict(record.fields),
-                   tasks=[{k: str(v) for k, v in t.items()} for t in crm.tasks(lead_id)])  # fmt: skip
+    return jsonify(
+        id=record.lead_id,
+        owner=record.owner,
+        fields=dict(record.fields),
+        tasks=[{k: str(v) for k, v in t.items()} for t in crm.tasks(lead_id)],
+    )

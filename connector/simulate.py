@@ -76,10 +76,14 @@ class SimulationResult:
             "unclaimed": r.unclaimed,
             "reps": {
                 s.rep: {
-                    "pushes": s.pushes, "claims": s.claims, "escalations": s.escalations,
-                    "claim_score_mean": s.claim_score_mean, "releases": s.releases,
-                    "sla_breaches": s.sla_breaches, "rejections": dict(s.rejections),
-                }  # fmt: skip
+                    "pushes": s.pushes,
+                    "claims": s.claims,
+                    "escalations": s.escalations,
+                    "claim_score_mean": s.claim_score_mean,
+                    "releases": s.releases,
+                    "sla_breaches": s.sla_breaches,
+                    "rejections": dict(s.rejections),
+                }
                 for s in r.reps.values()
             },
         }
@@ -131,14 +135,18 @@ def synthetic_leads(cfg: RoutingConfig, count: int, rng: random.Random) -> list[
     for i in range(count):
         roll = rng.random()
         domain = rng.choice(domains) if domains and roll < 0.05 else f"company{i}.example"
-        out.append({
-            names.email: f"lead{i}@{domain}",
-            names.company: f"Company {i}",
-            names.score: round(min(100.0, max(0.0, rng.triangular(0, 100, 45)))),
-            "Industry": "Healthcare" if 0.05 <= roll < 0.17 else "Retail",
-            "NumberOfEmployees": rng.choice([5000, 1200]) if 0.17 <= roll < 0.25 else rng.randint(5, 400),
-            "LeadSource": rng.choice(["Web", "Event", "Partner"]),
-        })  # fmt: skip
+        out.append(
+            {
+                names.email: f"lead{i}@{domain}",
+                names.company: f"Company {i}",
+                names.score: round(min(100.0, max(0.0, rng.triangular(0, 100, 45)))),
+                "Industry": "Healthcare" if 0.05 <= roll < 0.17 else "Retail",
+                "NumberOfEmployees": rng.choice([5000, 1200])
+                if 0.17 <= roll < 0.25
+                else rng.randint(5, 400),
+                "LeadSource": rng.choice(["Web", "Event", "Partner"]),
+            }
+        )
     return out
 
 
@@ -205,20 +213,25 @@ def _due_actions(world: _World) -> None:
         if rep is None or record is None or record.owner != rep.crm_user:
             continue  # the lead moved on (lock expired, SLA reassigned)
         if action.kind == "contact":
-            world.deliver(world.crm.update_fields(action.lead_id, {world.cfg.fields.status: CONTACTED_STATUS}))
+            world.deliver(
+                world.crm.update_fields(action.lead_id, {world.cfg.fields.status: CONTACTED_STATUS})
+            )
             if world.rng.random() < 0.25:
                 later = now + timedelta(minutes=world.rng.uniform(30, 180))
                 world.pending.append(_Pending(later, "convert", action.lead_id, action.rep))
         elif world.cfg.fields.converted:
-            world.deliver(world.crm.update_fields(action.lead_id, {world.cfg.fields.converted: True}))
+            world.deliver(
+                world.crm.update_fields(action.lead_id, {world.cfg.fields.converted: True})
+            )
 
 
 def _new_pushes(world: _World, seen: set[str]) -> None:
     """Present reps act on leads pushed to them (the absent ones never do)."""
     with world.runtime.engine.connect() as conn:
         rows = conn.execute(
-            select(leads_table.c.lead_id, leads_table.c.owner, leads_table.c.version)
-            .where(leads_table.c.state == LeadState.ASSIGNED)
+            select(leads_table.c.lead_id, leads_table.c.owner, leads_table.c.version).where(
+                leads_table.c.state == LeadState.ASSIGNED
+            )
         ).all()
     for lead_id, owner, version in rows:
         key = f"{lead_id}:{version}"
@@ -241,7 +254,8 @@ def run_simulation(options: SimulationOptions) -> SimulationResult:
         lead_fields = synthetic_leads(cfg, options.count, world.rng)
     open_at = datetime.combine(day, time(8, 0), zone).astimezone(UTC)
     arrivals = sorted(
-        (open_at + timedelta(minutes=world.rng.uniform(0, 9 * 60)), i) for i in range(len(lead_fields))
+        (open_at + timedelta(minutes=world.rng.uniform(0, 9 * 60)), i)
+        for i in range(len(lead_fields))
     )
     worker = Worker(world.runtime, ident="simulator")
     end = datetime.combine(day, time(20, 0), zone).astimezone(UTC)

@@ -190,7 +190,11 @@ class HubSpotAdapter:
         for write in leads.values():
             if not write.payload:
                 out.settle(write, None)
-        return [r for r in out.results if r is not None]
+        unsettled = Transient("change was not sent", code="NOT_SENT")
+        return [
+            r if r is not None else ChangeResult(c, ok=False, error=unsettled)
+            for c, r in zip(changes, out.results, strict=True)
+        ]
 
     def fetch_lead(self, lead_id: str) -> LeadRecord | None:
         """Return the lead as HubSpot holds it, or None when the id is unknown."""
@@ -326,34 +330,25 @@ class HubSpotAdapter:
                 out.settle(write, exc)
 
     def _update_leads(self, writes: list[_Write], out: _Outcomes) -> None:
-        body = hs_objects.BatchInputSimplePublicObjectBatchInput(
-            inputs=[
-                hs_objects.SimplePublicObjectBatchInput(id=w.key, properties=w.payload)
-                for w in writes
-            ]
-        )
-        call = partial(
-            self._objects_batch.update,
-            self.settings.object_type,
-            body,
-            _request_timeout=self.settings.timeout_seconds,
-        )
-        self._settle_updates(self._caller.run(call, safe_to_repeat=True), writes, out)
+        self._update(writes, out, tasks=False)
 
     def _complete_tasks(self, writes: list[_Write], out: _Outcomes) -> None:
-        body = hs_tasks.BatchInputSimplePublicObjectBatchInput(
+        self._update(writes, out, tasks=True)
+
+    def _update(self, writes: list[_Write], out: _Outcomes, *, tasks: bool) -> None:
+        models = hs_tasks if tasks else hs_objects
+        body = models.BatchInputSimplePublicObjectBatchInput(
             inputs=[
-                hs_tasks.SimplePublicObjectBatchInput(id=w.key, properties=w.payload)
-                for w in writes
+                models.SimplePublicObjectBatchInput(id=w.key, properties=w.payload) for w in writes
             ]
         )
-        call = partial(
-            self._tasks_batch.update, body, _request_timeout=self.settings.timeout_seconds
+        update = (
+            self._tasks_batch.update
+            if tasks
+            else partial(self._objects_batch.update, self.settings.object_type)
         )
-        self._settle_updates(self._caller.run(call, safe_to_repeat=True), writes, out)
-
-    @staticmethod
-    def _settle_updates(response: Any, writes: list[_Write], out: _Outcomes) -> None:
+        call = partial(update, body, _request_timeout=self.settings.timeout_seconds)
+        response = self._caller.run(call, safe_to_repeat=True)
         # A 207 lists the failed ids in errors[].context.ids; every other input was applied:
         # https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-update
         failed: dict[str, Permanent] = {}
@@ -385,7 +380,7 @@ class HubSpotAdapter:
         loose = [r for r in results if not r.object_write_trace_id]
         errors = "; ".join(e.message for e in getattr(response, "errors", None) or [])
         for write in writes:
-            match = results.pop(0) if results else None
+            match = by_trace.get(write.key) or _pop_matching(loose, write.payload["properties"])
             if match is not None:
                 out.settle(write, None, crm_id=str(match.id))
             else:

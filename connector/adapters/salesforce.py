@@ -202,6 +202,10 @@ class SalesforceAdapter:
         """Return the org's REST limits (`/limits`), e.g. DailyApiRequests Max/Remaining."""
         return dict(self._call("GET", "limits"))
 
+    def client(self) -> Salesforce:
+        """The logged-in simple-salesforce client (setup tasks use its Metadata API)."""
+        return self._client()
+
     # -- change -> record --------------------------------------------------------------------
     def _target(self, change: Change) -> SaveTarget | None:
         if isinstance(change, UpdateLead):

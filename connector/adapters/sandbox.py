@@ -61,7 +61,9 @@ class SandboxCRM:
     def _apply_one(self, conn: Any, change: Change) -> ChangeResult:
         now = db_time(self.clock.now())
         if isinstance(change, UpdateLead):
-            row = conn.execute(select(sandbox_leads).where(sandbox_leads.c.id == change.lead_id)).first()
+            row = conn.execute(
+                select(sandbox_leads).where(sandbox_leads.c.id == change.lead_id)
+            ).first()
             if row is None:
                 return _failed(change, f"no lead {change.lead_id}")
             fields = dict(row.fields)
@@ -80,15 +82,21 @@ class SandboxCRM:
             )
             return ChangeResult(change, True)
         if isinstance(change, CreateTask):
-            known = conn.execute(select(sandbox_leads.c.id).where(sandbox_leads.c.id == change.lead_id))
+            known = conn.execute(
+                select(sandbox_leads.c.id).where(sandbox_leads.c.id == change.lead_id)
+            )
             if known.first() is None:
                 return _failed(change, f"no lead {change.lead_id}")
             new_id = conn.execute(
                 insert(sandbox_tasks).values(
-                    lead_id=change.lead_id, owner=change.owner, subject=change.subject,
-                    description=change.description, due_at=db_time(change.due), status="Open",
+                    lead_id=change.lead_id,
+                    owner=change.owner,
+                    subject=change.subject,
+                    description=change.description,
+                    due_at=db_time(change.due),
+                    status="Open",
                     created_at=now,
-                )  # fmt: skip
+                )
             ).inserted_primary_key
             return ChangeResult(change, True, crm_id=str(new_id[0]) if new_id else None)
         done = conn.execute(
@@ -124,9 +132,12 @@ class SandboxCRM:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(sandbox_leads).values(
-                    id=lead_id, owner=None, fields=dict(fields), created_at=db_time(now),
+                    id=lead_id,
+                    owner=None,
+                    fields=dict(fields),
+                    created_at=db_time(now),
                     updated_at=db_time(now),
-                )  # fmt: skip
+                )
             )
         return self._event(lead_id, EventKind.CREATED, dict(fields), None)
 
@@ -174,9 +185,14 @@ class SandboxCRM:
         self, lead_id: str, kind: EventKind, fields: dict[str, Any], owner: str | None
     ) -> LeadEvent:
         return LeadEvent(
-            crm=Crm.SANDBOX, lead_id=lead_id, kind=kind, event_key=f"sb:{uuid.uuid4().hex}",
-            occurred_at=self.clock.now(), fields=fields, owner=owner,
-        )  # fmt: skip
+            crm=Crm.SANDBOX,
+            lead_id=lead_id,
+            kind=kind,
+            event_key=f"sb:{uuid.uuid4().hex}",
+            occurred_at=self.clock.now(),
+            fields=fields,
+            owner=owner,
+        )
 
 
 def _failed(change: Change, message: str) -> ChangeResult:

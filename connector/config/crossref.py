@@ -29,8 +29,9 @@ def _reps(cfg: RoutingConfig) -> Iterator[Problem]:
             yield ("reps", i, "id"), f"duplicate rep id {rep.id!r} (also reps[{seen[rep.id]}])"
         seen.setdefault(rep.id, i)
         if rep.crm_user in users:
-            yield ("reps", i, "crm_user"), (
-                f"CRM user {rep.crm_user!r} already belongs to reps[{users[rep.crm_user]}]"
+            yield (
+                ("reps", i, "crm_user"),
+                (f"CRM user {rep.crm_user!r} already belongs to reps[{users[rep.crm_user]}]"),
             )
         users.setdefault(rep.crm_user, i)
         for j, team in enumerate(rep.teams):
@@ -70,8 +71,9 @@ def _teams_and_pools(cfg: RoutingConfig) -> Iterator[Problem]:
             if step.assign:
                 yield from _assign(cfg, step.assign, (*base, "escalation", k, "assign"))
             if step.to == "manager" and not (pool.team or pool.members.teams):
-                yield (*base, "escalation", k, "to"), (
-                    "escalating to a manager needs the pool's 'team' (or member teams)"
+                yield (
+                    (*base, "escalation", k, "to"),
+                    ("escalating to a manager needs the pool's 'team' (or member teams)"),
                 )
     if cfg.fallback.pool and cfg.fallback.pool not in cfg.pools:
         yield ("fallback", "pool"), _unknown("pool", cfg.fallback.pool, cfg.pools)
@@ -82,7 +84,10 @@ def _routes(cfg: RoutingConfig) -> Iterator[Problem]:
     for i, route in enumerate(cfg.routes):
         base: Path = ("routes", i)
         if route.name in names:
-            yield (*base, "name"), f"duplicate route name {route.name!r} (also routes[{names[route.name]}])"
+            yield (
+                (*base, "name"),
+                f"duplicate route name {route.name!r} (also routes[{names[route.name]}])",
+            )
         names.setdefault(route.name, i)
         if route.pool and route.pool not in cfg.pools:
             yield (*base, "pool"), _unknown("pool", route.pool, cfg.pools)
@@ -92,8 +97,9 @@ def _routes(cfg: RoutingConfig) -> Iterator[Problem]:
             try:
                 parse_duration(route.sla)
             except ValueError:
-                yield (*base, "sla"), (
-                    _unknown("SLA policy", route.sla, cfg.slas) + " and not a duration like 5m"
+                yield (
+                    (*base, "sla"),
+                    (_unknown("SLA policy", route.sla, cfg.slas) + " and not a duration like 5m"),
                 )
 
 

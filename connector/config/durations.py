@@ -43,7 +43,9 @@ def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from exc
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, bool]:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and part < len(current)
+        if in_dict or in_list:
             current = current[part]
         elif isinstance(current, dict) and isinstance(part, str) and "[" not in part:
             path.append(part)
@@ -94,7 +94,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, bool]:
     return tuple(path), False
 
 
-def _validation_problems(doc: YamlDocument, model: type[BaseModel], exc: ValidationError) -> list[str]:
+def _validation_problems(
+    doc: YamlDocument, model: type[BaseModel], exc: ValidationError
+) -> list[str]:
     by_path: dict[Path, str] = {}
     for err in exc.errors():
         path, missing = _data_path(doc.data, tuple(err["loc"]))

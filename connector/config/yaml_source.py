@@ -60,7 +60,9 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, lines: dict[Pat
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if key in result:
-                raise YamlSyntaxError(f"YAML syntax error: duplicate key {key!r}", key_node.start_mark.line + 1)
+                raise YamlSyntaxError(
+                    f"YAML syntax error: duplicate key {key!r}", key_node.start_mark.line + 1
+                )
             lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _build(loader, value_node, (*path, key), lines)
         return result

@@ -1,4 +1,4 @@
-"""The service: applies one event or one timer per transaction; the only place lead state changes."""
+"""The service: one event or timer per transaction; the only place lead state changes."""
 
 from connector.service.core import Outcome, Service
 

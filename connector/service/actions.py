@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import connector.routing.timers as routing_timers
 from connector.adapters.base import CompleteTask
 from connector.config.durations import format_duration
 from connector.config.routing_models import Manager, RoutingConfig, SlaPolicy
 from connector.lifecycle import END_REASSIGNED, LeadState, Source, TaskKind, TimerKind
-from connector.routing import timers as routing_timers
 from connector.routing.state import Decision
 from connector.service.context import LEADPOOL, Tx
 from connector.store import journal, leads, timers
@@ -65,19 +65,43 @@ def assign(tx: Tx, lead: LeadRow, rep_id: str, decision: Decision, actor: str) -
     close_tasks(tx, lead, TaskKind.SLA, TaskKind.CLAIM)
     timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
     journal.add_assignment(
-        tx.conn, lead.crm, lead.lead_id, rep.id, source, tx.now,
-        route=decision.route, pool=lead.pool, score=lead.score,
-    )  # fmt: skip
+        tx.conn,
+        lead.crm,
+        lead.lead_id,
+        rep.id,
+        source,
+        tx.now,
+        route=decision.route,
+        pool=lead.pool,
+        score=lead.score,
+    )
     sla_due = _start_sla(tx, lead, rep.crm_user, rep.id, decision.sla, decision.route)
     tx.mark(lead.lead_id, LeadState.ASSIGNED, decision.reason, owner=rep.crm_user, source=source)
-    tx.audit(lead.lead_id, actor, "assigned", decision.reason, rep=rep.id, source=source,
-             route=decision.route, strategy=decision.strategy,
-             skipped=[[s.rep, s.why] for s in decision.skipped])  # fmt: skip
+    tx.audit(
+        lead.lead_id,
+        actor,
+        "assigned",
+        decision.reason,
+        rep=rep.id,
+        source=source,
+        route=decision.route,
+        strategy=decision.strategy,
+        skipped=[[s.rep, s.why] for s in decision.skipped],
+    )
     return update(
-        tx, lead, state=LeadState.ASSIGNED, owner=rep.id, owner_crm=rep.crm_user,
-        owner_at=tx.now, source=source, route=decision.route or lead.route, routed_at=tx.now,
-        claimed_at=None, lock_expires_at=None, sla_due_at=sla_due,
-    )  # fmt: skip
+        tx,
+        lead,
+        state=LeadState.ASSIGNED,
+        owner=rep.id,
+        owner_crm=rep.crm_user,
+        owner_at=tx.now,
+        source=source,
+        route=decision.route or lead.route,
+        routed_at=tx.now,
+        claimed_at=None,
+        lock_expires_at=None,
+        sla_due_at=sla_due,
+    )
 
 
 def _start_sla(
@@ -88,16 +112,24 @@ def _start_sla(
     due = routing_timers.sla_due_at(policy, tx.now)
     within = format_duration(policy.contact_within)
     subject = policy.task_subject.format(within=within)
-    tx.task(lead.lead_id, user, TaskKind.SLA, subject, due, f"leadpool SLA: contact by {due:%H:%M} UTC")
+    tx.task(
+        lead.lead_id, user, TaskKind.SLA, subject, due, f"leadpool SLA: contact by {due:%H:%M} UTC"
+    )
     payload = {"rep": rep_id, "route": route, "within": int(policy.contact_within.total_seconds())}
     timers.set_timer(tx.conn, lead.crm, lead.lead_id, TimerKind.SLA, due, payload)
     return due
 
 
 def to_pool(
-    tx: Tx, lead: LeadRow, pool: str, reason: str, actor: str, *, route: str | None = None,
+    tx: Tx,
+    lead: LeadRow,
+    pool: str,
+    reason: str,
+    actor: str,
+    *,
+    route: str | None = None,
     keep_age: bool = False,
-) -> LeadRow:  # fmt: skip
+) -> LeadRow:
     """Put the lead in a pool (owner = the pool's queue) and start its escalation ladder."""
     pooled_at = lead.pooled_at if keep_age and lead.pooled_at else tx.now
     steps_done = lead.escalation_step if keep_age else 0
@@ -106,16 +138,33 @@ def to_pool(
     nxt = routing_timers.next_escalation(tx.cfg, pool, pooled_at, steps_done)
     if nxt is not None:
         step, due = nxt
-        timers.set_timer(tx.conn, lead.crm, lead.lead_id, TimerKind.ESCALATION, max(due, tx.now),
-                         {"pool": pool, "step": step})  # fmt: skip
+        timers.set_timer(
+            tx.conn,
+            lead.crm,
+            lead.lead_id,
+            TimerKind.ESCALATION,
+            max(due, tx.now),
+            {"pool": pool, "step": step},
+        )
     tx.mark(lead.lead_id, LeadState.POOLED, reason, pool=tx.pool_ref(pool))
     tx.audit(lead.lead_id, actor, "pooled", reason, pool=pool)
     return update(
-        tx, lead, state=LeadState.POOLED, owner=None, owner_crm=tx.pool_owner(pool),
-        owner_at=tx.now, pool=pool, pooled_at=pooled_at, escalation_step=steps_done,
-        route=route or lead.route, routed_at=lead.routed_at or tx.now, claimed_at=None,
-        lock_expires_at=None, sla_due_at=None, source=None,
-    )  # fmt: skip
+        tx,
+        lead,
+        state=LeadState.POOLED,
+        owner=None,
+        owner_crm=tx.pool_owner(pool),
+        owner_at=tx.now,
+        pool=pool,
+        pooled_at=pooled_at,
+        escalation_step=steps_done,
+        route=route or lead.route,
+        routed_at=lead.routed_at or tx.now,
+        claimed_at=None,
+        lock_expires_at=None,
+        sla_due_at=None,
+        source=None,
+    )
 
 
 def to_manager(tx: Tx, lead: LeadRow, team: str | None, reason: str, actor: str) -> LeadRow:
@@ -127,14 +176,33 @@ def to_manager(tx: Tx, lead: LeadRow, team: str | None, reason: str, actor: str)
     owner_crm = manager.crm_user if manager else lead.owner_crm
     if manager is not None:
         tx.mark(lead.lead_id, LeadState.MANAGER_REVIEW, reason, owner=manager.crm_user)
-        tx.task(lead.lead_id, manager.crm_user, TaskKind.MANAGER, f"Review lead: {reason}"[:255],
-                tx.now, reason)  # fmt: skip
+        tx.task(
+            lead.lead_id,
+            manager.crm_user,
+            TaskKind.MANAGER,
+            f"Review lead: {reason}"[:255],
+            tx.now,
+            reason,
+        )
     else:
         tx.mark(lead.lead_id, LeadState.MANAGER_REVIEW, reason)
-    tx.audit(lead.lead_id, actor, "manager_review", reason, team=team,
-             manager=manager.name if manager else None)  # fmt: skip
+    tx.audit(
+        lead.lead_id,
+        actor,
+        "manager_review",
+        reason,
+        team=team,
+        manager=manager.name if manager else None,
+    )
     return update(
-        tx, lead, state=LeadState.MANAGER_REVIEW, owner=None, owner_crm=owner_crm,
-        owner_at=tx.now, routed_at=lead.routed_at or tx.now, claimed_at=None,
-        lock_expires_at=None, sla_due_at=None,
-    )  # fmt: skip
+        tx,
+        lead,
+        state=LeadState.MANAGER_REVIEW,
+        owner=None,
+        owner_crm=owner_crm,
+        owner_at=tx.now,
+        routed_at=lead.routed_at or tx.now,
+        claimed_at=None,
+        lock_expires_at=None,
+        sla_due_at=None,
+    )

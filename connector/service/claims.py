@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from statistics import fmean
 
+import connector.routing.claims as claim_rules
+import connector.routing.timers as routing_timers
 from connector.config.routing_models import Rep
 from connector.lifecycle import END_REASSIGNED, END_RELEASED, LeadState, Source, TaskKind, TimerKind
-from connector.routing import claims as claim_rules
-from connector.routing import timers as routing_timers
 from connector.routing.claims import Accept, ClaimContext, ClaimLead, Reject
 from connector.routing.state import RepLoad
 from connector.service.actions import close_tasks, to_pool, update
@@ -32,8 +32,10 @@ def owner_changed(
         racing = lead.state == LeadState.CLAIMED and rep is not None and rep.id != lead.owner
         if not racing or (changed_by is not None and not same_crm_id(changed_by, new_owner)):
             return lead
-        assert new_owner is not None
-        reason = f"{lead.lead_id} was already claimed by {lead.owner}; {rep.label}'s claim came second"
+        assert new_owner is not None and rep is not None
+        reason = (
+            f"{lead.lead_id} was already claimed by {lead.owner}; {rep.label}'s claim came second"
+        )
         return _reject(tx, lead, new_owner, rep, "race", reason)
     back_to_pool = new_owner is None or tx.pool_of_owner(new_owner) is not None
     if back_to_pool:
@@ -61,7 +63,9 @@ def owner_changed(
 
 
 def _is_manager(tx: Tx, user: str | None) -> bool:
-    return user is not None and any(same_crm_id(t.manager.crm_user, user) for t in tx.cfg.teams.values())
+    return user is not None and any(
+        same_crm_id(t.manager.crm_user, user) for t in tx.cfg.teams.values()
+    )
 
 
 def claim(tx: Tx, lead: LeadRow, new_owner: str, rep: Rep | None) -> LeadRow:
@@ -74,7 +78,9 @@ def claim(tx: Tx, lead: LeadRow, new_owner: str, rep: Rep | None) -> LeadRow:
     ctx = ClaimContext(
         now=tx.now,
         load=load,
-        waiting=[ClaimLead(w.lead_id, lead.pool, w.score, w.pooled_at or w.created_at) for w in waiting],
+        waiting=[
+            ClaimLead(w.lead_id, lead.pool, w.score, w.pooled_at or w.created_at) for w in waiting
+        ],
         pool_mean_score=mean,
     )
     this = ClaimLead(lead.lead_id, lead.pool, lead.score, lead.pooled_at or lead.created_at)
@@ -84,20 +90,40 @@ def claim(tx: Tx, lead: LeadRow, new_owner: str, rep: Rep | None) -> LeadRow:
     assert rep is not None and isinstance(verdict, Accept)
     expires = routing_timers.lock_expires_at(tx.cfg, tx.now)
     journal.add_assignment(
-        tx.conn, lead.crm, lead.lead_id, rep.id, Source.PULL, tx.now,
-        route=lead.route, pool=lead.pool, score=lead.score, pool_mean_score=mean,
-    )  # fmt: skip
+        tx.conn,
+        lead.crm,
+        lead.lead_id,
+        rep.id,
+        Source.PULL,
+        tx.now,
+        route=lead.route,
+        pool=lead.pool,
+        score=lead.score,
+        pool_mean_score=mean,
+    )
     timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
     timers.set_timer(tx.conn, lead.crm, lead.lead_id, TimerKind.LOCK, expires, {"rep": rep.id})
     reason = f"{verdict.reason}; locked until {expires:%H:%M} UTC unless contacted"
     tx.mark(lead.lead_id, LeadState.CLAIMED, reason, source=Source.PULL, lock_expires=expires)
-    tx.task(lead.lead_id, rep.crm_user, TaskKind.CLAIM,
-            f"Contact this lead before {expires:%H:%M} UTC or it returns to {lead.pool}", expires)  # fmt: skip
+    tx.task(
+        lead.lead_id,
+        rep.crm_user,
+        TaskKind.CLAIM,
+        f"Contact this lead before {expires:%H:%M} UTC or it returns to {lead.pool}",
+        expires,
+    )
     tx.audit(lead.lead_id, rep.id, "claimed", reason, pool=lead.pool, score=lead.score)
     return update(
-        tx, lead, state=LeadState.CLAIMED, owner=rep.id, owner_crm=new_owner, owner_at=tx.now,
-        source=Source.PULL, claimed_at=tx.now, lock_expires_at=expires,
-    )  # fmt: skip
+        tx,
+        lead,
+        state=LeadState.CLAIMED,
+        owner=rep.id,
+        owner_crm=new_owner,
+        owner_at=tx.now,
+        source=Source.PULL,
+        claimed_at=tx.now,
+        lock_expires_at=expires,
+    )
 
 
 def _reject(
@@ -112,14 +138,22 @@ def _reject(
     return _restore(tx, lead, new_owner, reason, audit=False)
 
 
-def _restore(tx: Tx, lead: LeadRow, seen_owner: str | None, reason: str, audit: bool = True) -> LeadRow:
+def _restore(
+    tx: Tx, lead: LeadRow, seen_owner: str | None, reason: str, audit: bool = True
+) -> LeadRow:
     """Write back the owner leadpool holds for the lead, undoing a CRM-side change."""
     status = lead.state
     if lead.state == LeadState.POOLED and lead.pool:
         tx.mark(lead.lead_id, status, f"claim undone: {reason}", pool=tx.pool_ref(lead.pool))
     elif lead.owner_crm:
-        tx.mark(lead.lead_id, status, f"change undone: {reason}", owner=lead.owner_crm,
-                source=lead.source, lock_expires=lead.lock_expires_at)  # fmt: skip
+        tx.mark(
+            lead.lead_id,
+            status,
+            f"change undone: {reason}",
+            owner=lead.owner_crm,
+            source=lead.source,
+            lock_expires=lead.lock_expires_at,
+        )
     if audit:
         tx.audit(lead.lead_id, LEADPOOL, "owner_restored", reason, seen_owner=seen_owner)
     return update(tx, lead, owner_at=tx.now)
@@ -145,13 +179,27 @@ def manual(
     timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
     close_tasks(tx, lead, TaskKind.SLA, TaskKind.CLAIM)
     if rep is not None:
-        journal.add_assignment(tx.conn, lead.crm, lead.lead_id, rep.id, Source.MANUAL, tx.now,
-                               pool=lead.pool, score=lead.score)  # fmt: skip
+        journal.add_assignment(
+            tx.conn,
+            lead.crm,
+            lead.lead_id,
+            rep.id,
+            Source.MANUAL,
+            tx.now,
+            pool=lead.pool,
+            score=lead.score,
+        )
     tx.mark(lead.lead_id, LeadState.ASSIGNED, reason, source=Source.MANUAL)
     tx.audit(lead.lead_id, by, "manual_assignment", reason, rep=rep.id if rep else None)
     return update(
-        tx, lead, state=LeadState.ASSIGNED, owner=rep.id if rep else None, owner_crm=new_owner,
-        owner_at=tx.now, source=Source.MANUAL, claimed_at=None, lock_expires_at=None,
+        tx,
+        lead,
+        state=LeadState.ASSIGNED,
+        owner=rep.id if rep else None,
+        owner_crm=new_owner,
+        owner_at=tx.now,
+        source=Source.MANUAL,
+        claimed_at=None,
+        lock_expires_at=None,
         sla_due_at=None,
-    )  # fmt: skip
-
+    )

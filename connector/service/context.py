@@ -49,11 +49,19 @@ class Tx:
 
     def mark(self, lead_id: str, status: str, reason: str, **kw: Any) -> None:
         """Write the leadpool status fields (and optionally owner/pool) on the CRM lead."""
-        fields = LeadpoolFields(status, reason, kw.pop("source", None), kw.pop("lock_expires", None))
+        fields = LeadpoolFields(
+            status, reason, kw.pop("source", None), kw.pop("lock_expires", None)
+        )
         self.write(UpdateLead(lead_id, kw.pop("owner", None), kw.pop("pool", None), fields))
 
     def task(
-        self, lead_id: str, owner_user: str, kind: TaskKind, subject: str, due: datetime, body: str = ""
+        self,
+        lead_id: str,
+        owner_user: str,
+        kind: TaskKind,
+        subject: str,
+        due: datetime,
+        body: str = "",
     ) -> str:
         """Create a CRM task for a user and remember it; returns leadpool's task key."""
         key = f"{kind}-{uuid.uuid4().hex[:20]}"
@@ -148,7 +156,9 @@ class Tx:
         """Persist rotation states a decision moved (compare-and-set on each)."""
         for key, state in dict(updates).items():
             current = journal.get_rotation(self.conn, key)
-            journal.put_rotation(self.conn, key, dict(state), None if current is None else current[1])
+            journal.put_rotation(
+                self.conn, key, dict(state), None if current is None else current[1]
+            )
 
 
 def _lead_of(change: Change) -> str:

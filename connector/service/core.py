@@ -109,7 +109,7 @@ class Service:
         return self._in_tx(work, event_key)
 
     def fire_timer(self, timer: TimerRow) -> Outcome:
-        """Apply a due timer (taken by a worker); a timer re-set or cancelled meanwhile is skipped."""
+        """Apply a due timer taken by a worker; one re-set or cancelled meanwhile is skipped."""
 
         def work(tx: Tx) -> Outcome:
             if not timers.claim_fired_timer(tx.conn, timer):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import connector.routing.timers as routing_timers
 from connector.config.durations import format_duration
 from connector.config.routing_models import SlaPolicy
 from connector.lifecycle import END_SLA_BREACH, LeadState, TaskKind, TimerKind
-from connector.routing import timers as routing_timers
 from connector.service.actions import apply_decision, manager_of, team_of_lead, update
 from connector.service.claims import release
 from connector.service.context import LEADPOOL, Tx
-from connector.store import journal
+from connector.store import journal, timers
 from connector.store.rows import LeadRow, TimerRow
 
 
@@ -41,6 +41,22 @@ def _escalate(tx: Tx, lead: LeadRow, step: int) -> LeadRow:
     if lead.state != LeadState.POOLED or lead.pool is None:
         return lead
     decision = routing_timers.escalate(tx.cfg, lead.pool, step, tx.facts(lead), tx.routing_state())
+    ladder = tx.cfg.pools[lead.pool].escalation
+    if decision.action != "assign" and ladder[step].assign is not None and step + 1 < len(ladder):
+        # Nobody could take it now: the lead waits in the pool for the next rung.
+        nxt = routing_timers.next_escalation(tx.cfg, lead.pool, lead.pooled_at or tx.now, step + 1)
+        if nxt is not None:
+            timers.set_timer(
+                tx.conn,
+                lead.crm,
+                lead.lead_id,
+                TimerKind.ESCALATION,
+                max(nxt[1], tx.now),
+                {"pool": lead.pool, "step": nxt[0]},
+            )
+        reason = f"escalation step {step + 1} found nobody eligible; waiting for the next step"
+        tx.audit(lead.lead_id, LEADPOOL, "escalation_waiting", reason, pool=lead.pool, step=step)
+        return update(tx, lead, escalation_step=step + 1)
     tx.audit(lead.lead_id, LEADPOOL, "escalated", decision.reason, pool=lead.pool, step=step)
     lead = update(tx, lead, escalation_step=step + 1)
     return apply_decision(tx, lead, decision)
@@ -58,13 +74,23 @@ def _sla_breached(tx: Tx, lead: LeadRow, timer: TimerRow) -> LeadRow:
     team = team_of_lead(tx.cfg, lead)
     journal.end_open_assignment(tx.conn, lead.crm, lead.lead_id, tx.now, END_SLA_BREACH)
     within = format_duration(policy.contact_within)
-    tx.audit(lead.lead_id, LEADPOOL, "sla_breached",
-             f"{rep_id} did not contact the lead within {within}", rep=rep_id)  # fmt: skip
+    tx.audit(
+        lead.lead_id,
+        LEADPOOL,
+        "sla_breached",
+        f"{rep_id} did not contact the lead within {within}",
+        rep=rep_id,
+    )
     if "notify_manager" in policy.on_breach:
         manager = manager_of(tx.cfg, team)
         if manager is not None:
-            tx.task(lead.lead_id, manager.crm_user, TaskKind.MANAGER,
-                    f"SLA breach: {rep_id} did not contact {lead.lead_id} within {within}", tx.now)  # fmt: skip
+            tx.task(
+                lead.lead_id,
+                manager.crm_user,
+                TaskKind.MANAGER,
+                f"SLA breach: {rep_id} did not contact {lead.lead_id} within {within}",
+                tx.now,
+            )
     if "reassign" not in policy.on_breach:
         return update(tx, lead, sla_due_at=None)
     state = tx.routing_state(exclude=frozenset({rep_id}))

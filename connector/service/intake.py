@@ -30,10 +30,16 @@ def new_lead(tx: Tx, event: LeadEvent, record: LeadRecord | None) -> LeadRow:
     fields[FIELD_TIMES] = {k: event.occurred_at.isoformat() for k in event.fields}
     created = (record.created_at if record and record.created_at else None) or tx.now
     row = LeadRow(
-        crm=tx.crm, lead_id=event.lead_id, state=LeadState.NEW, created_at=created,
-        updated_at=tx.now, owner_crm=event.owner or (record.owner if record else None),
-        score=tx.score_of(fields), fields=fields, owner_at=event.occurred_at,
-    )  # fmt: skip
+        crm=tx.crm,
+        lead_id=event.lead_id,
+        state=LeadState.NEW,
+        created_at=created,
+        updated_at=tx.now,
+        owner_crm=event.owner or (record.owner if record else None),
+        score=tx.score_of(fields),
+        fields=fields,
+        owner_at=event.occurred_at,
+    )
     leads.insert_lead(tx.conn, row)
     tx.audit(event.lead_id, "crm", "received", f"new lead from {tx.crm}", kind=event.kind)
     stored = leads.get_lead(tx.conn, tx.crm, event.lead_id)
@@ -128,8 +134,14 @@ def contacted(tx: Tx, lead: LeadRow) -> LeadRow:
         reason += f" {int((tx.now - lead.claimed_at).total_seconds() // 60)} min after claiming"
     tx.mark(lead.lead_id, LeadState.WORKING, reason, source=lead.source)
     tx.audit(lead.lead_id, lead.owner or "crm", "contacted", reason)
-    return update(tx, lead, state=LeadState.WORKING, contacted_at=tx.now, lock_expires_at=None,
-                  sla_due_at=None)  # fmt: skip
+    return update(
+        tx,
+        lead,
+        state=LeadState.WORKING,
+        contacted_at=tx.now,
+        lock_expires_at=None,
+        sla_due_at=None,
+    )
 
 
 def convert(tx: Tx, lead: LeadRow, reason: str) -> LeadRow:
@@ -138,8 +150,15 @@ def convert(tx: Tx, lead: LeadRow, reason: str) -> LeadRow:
     ended = journal.end_open_assignment(tx.conn, lead.crm, lead.lead_id, tx.now, END_CONVERTED)
     source = ended.source if ended else lead.source
     tx.audit(lead.lead_id, "crm", "converted", reason, source=source, rep=lead.owner)
-    return update(tx, lead, state=LeadState.CONVERTED, converted_at=tx.now, source=source,
-                  lock_expires_at=None, sla_due_at=None)  # fmt: skip
+    return update(
+        tx,
+        lead,
+        state=LeadState.CONVERTED,
+        converted_at=tx.now,
+        source=source,
+        lock_expires_at=None,
+        sla_due_at=None,
+    )
 
 
 __all__ = ["LEADPOOL", "contacted", "convert", "known_lead", "new_lead"]

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from connector.errors import ConfigError, ConnectorError
@@ -38,7 +39,13 @@ def is_postgres(conn_or_engine: Connection | Engine) -> bool:
 
 def open_engine(url: str) -> Engine:
     """Create an engine for a sqlite:/// or postgresql+psycopg:// URL, tuned for leadpool."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # The text itself is not echoed: it may hold a password.
+        raise ConfigError(
+            ["store url: not a database URL (expected sqlite:///path or postgresql://...)"]
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _open_sqlite(url)

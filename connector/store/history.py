@@ -22,7 +22,7 @@ def releases_since(conn: Connection, reps: Sequence[str], since: datetime) -> di
         )
         .group_by(a.c.rep)
     )
-    return {rep: int(n) for rep, n in conn.execute(query).tuples()}
+    return {rep: int(n) for rep, n in conn.execute(query)}
 
 
 def claims_between(conn: Connection, start: datetime, end: datetime) -> dict[str, int]:
@@ -38,10 +38,10 @@ def claims_between(conn: Connection, start: datetime, end: datetime) -> dict[str
         )
         .group_by(a.c.rep)
     )
-    return {rep: int(n) for rep, n in conn.execute(query).tuples()}
+    return {rep: int(n) for rep, n in conn.execute(query)}
 
 
 def all_rotations(conn: Connection) -> dict[str, tuple[dict[str, Any], int]]:
     """Every rotation's persisted state and version."""
     rows = conn.execute(select(rotations.c.key, rotations.c.state, rotations.c.version))
-    return {key: (dict(state), int(version)) for key, state, version in rows.tuples()}
+    return {key: (dict(state), int(version)) for key, state, version in rows}

@@ -68,7 +68,9 @@ def lease_due(
             or_(outbox.c.next_try_at > now, outbox.c.lease_until > now),
         )
         .group_by(outbox.c.lead_id)
-        .subquery("blocking")
+        # Computed once: left to itself the planner may re-run it for every row.
+        .cte("blocking")
+        .prefix_with("MATERIALIZED")
     )
     candidates_stmt = (
         select(outbox.c.id, outbox.c.lead_id)

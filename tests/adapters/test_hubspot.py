@@ -482,3 +482,27 @@ def test_hubspot_failures_map_to_transient_or_permanent(
     assert error.status == status
     assert getattr(error, "retry_after", None) == retry_after
     assert str(error) == (body or {}).get("message", "reason phrase")
+
+
+def test_leads_object_is_written_and_read_through_the_leads_api(
+    make_hubspot_adapter: Build,
+    hubspot_settings: HubSpotSettings,
+    fake_hubspot: FakeHubSpot,
+    ana: str,
+) -> None:
+    fake_hubspot.portal.install_leadpool("leads")
+    lead = fake_hubspot.portal.add_record("leads", hs_lead_name="Lee at Acme")
+    adapter = make_hubspot_adapter(replace(hubspot_settings, object_type="leads"))
+
+    [result] = adapter.apply(
+        [UpdateLead(lead, owner=ana, leadpool=LeadpoolFields("ASSIGNED", "hot"))]
+    )
+    record = adapter.fetch_lead(lead)
+
+    assert result.ok
+    assert record is not None and record.owner == ana
+    assert record.fields["leadpool_status"] == "ASSIGNED"
+    assert [c.path for c in fake_hubspot.calls] == [
+        "/crm/v3/objects/leads/batch/update",
+        f"/crm/v3/objects/leads/{lead}",
+    ]

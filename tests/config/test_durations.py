@@ -6,14 +6,24 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from connector.config.durations import format_duration, parse_date_range, parse_duration, parse_hours
+from connector.config.durations import (
+    format_duration,
+    parse_date_range,
+    parse_duration,
+    parse_hours,
+)
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("15m", timedelta(minutes=15)), ("2h", timedelta(hours=2)), ("1h30m", timedelta(minutes=90)),
-     ("90s", timedelta(seconds=90)), ("1d", timedelta(days=1))],
-)  # fmt: skip
+    [
+        ("15m", timedelta(minutes=15)),
+        ("2h", timedelta(hours=2)),
+        ("1h30m", timedelta(minutes=90)),
+        ("90s", timedelta(seconds=90)),
+        ("1d", timedelta(days=1)),
+    ],
+)
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
     assert parse_duration(format_duration(expected)) == expected
@@ -40,9 +50,15 @@ def test_wrapping_day_ranges() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Mon-Fri 08:00-17:00", "Mon-Fri 17:00-08:00 UTC", "Funday 08:00-17:00 UTC",
-             "Mon-Fri 8am-5pm UTC", "Mon-Fri 08:00-17:00 Mars/Base"],
-)  # fmt: skip
+    "text",
+    [
+        "Mon-Fri 08:00-17:00",
+        "Mon-Fri 17:00-08:00 UTC",
+        "Funday 08:00-17:00 UTC",
+        "Mon-Fri 8am-5pm UTC",
+        "Mon-Fri 08:00-17:00 Mars/Base",
+    ],
+)
 def test_bad_hours(text: str) -> None:
     with pytest.raises(ValueError):
         parse_hours(text)

@@ -53,24 +53,59 @@ def test_example_config_loads() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "path", "words"),
     [
-        ("    pool: inbound-smb\n", "    pool: inbound-xx\n", "pool: inbound-xx",
-         "routes[4].pool", "unknown pool 'inbound-xx' (known: inbound-hc, inbound-smb)"),
-        ("weight: 2, tier: top,", "weight: -2, tier: top,", "weight: -2",
-         "reps[0].weight", "greater than or equal to 0"),
+        (
+            "    pool: inbound-smb\n",
+            "    pool: inbound-xx\n",
+            "pool: inbound-xx",
+            "routes[4].pool",
+            "unknown pool 'inbound-xx' (known: inbound-hc, inbound-smb)",
+        ),
+        (
+            "weight: 2, tier: top,",
+            "weight: -2, tier: top,",
+            "weight: -2",
+            "reps[0].weight",
+            "greater than or equal to 0",
+        ),
         ("lock: 15m", "lock: 15x", "lock: 15x", "claims.lock", "bad duration '15x'"),
-        ("queue_order: true", "queue_ordr: true", "queue_ordr", "claims.queue_ordr",
-         "unknown key 'queue_ordr' (allowed: lock, max_open"),
-        ("America/Chicago", "America/Chicagoo", "America/Chicagoo", "reps[2].hours",
-         "unknown time zone 'America/Chicagoo'"),
-        ("crm_user: 005A0000001CCCC, teams: [smb]", "crm_user: 005A0000001CCCC, teams: [smbb]",
-         "smbb", "reps[2].teams[0]", "unknown team 'smbb'"),
+        (
+            "queue_order: true",
+            "queue_ordr: true",
+            "queue_ordr",
+            "claims.queue_ordr",
+            "unknown key 'queue_ordr' (allowed: lock, max_open",
+        ),
+        (
+            "America/Chicago",
+            "America/Chicagoo",
+            "America/Chicagoo",
+            "reps[2].hours",
+            "unknown time zone 'America/Chicagoo'",
+        ),
+        (
+            "crm_user: 005A0000001CCCC, teams: [smb]",
+            "crm_user: 005A0000001CCCC, teams: [smbb]",
+            "smbb",
+            "reps[2].teams[0]",
+            "unknown team 'smbb'",
+        ),
         ("tier: new,", "tier: junior,", "tier: junior", "reps[3].tier", "unknown tier 'junior'"),
-        ("{after: 60m, to: manager}", "{after: 20m, to: manager}", "escalation:",
-         "pools.inbound-smb.escalation", "strictly increasing"),
-        ("    sla: hot\n", "    sla: warm\n", "sla: warm", "routes[3].sla",
-         "unknown SLA policy 'warm'"),
+        (
+            "{after: 60m, to: manager}",
+            "{after: 20m, to: manager}",
+            "escalation:",
+            "pools.inbound-smb.escalation",
+            "strictly increasing",
+        ),
+        (
+            "    sla: hot\n",
+            "    sla: warm\n",
+            "sla: warm",
+            "routes[3].sla",
+            "unknown SLA policy 'warm'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_broken_copies_name_file_line_and_field(
     tmp_path: Path, old: str, new: str, needle: str, path: str, words: str
 ) -> None:
@@ -97,19 +132,27 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
     directory = broken_copy(tmp_path, "  max_open: 10 ", "  max_open: 12\n  max_open: 10 ")
     (problem,) = problems(directory)
-    assert problem == f"routing.yaml:{line_of(directory, 'max_open: 10')} YAML syntax error: duplicate key 'max_open'"
+    assert (
+        problem == f"routing.yaml:{line_of(directory, 'max_open: 10')} "
+        "YAML syntax error: duplicate key 'max_open'"
+    )
 
 
 def test_missing_required_field(tmp_path: Path) -> None:
     directory = broken_copy(tmp_path, "crm_user: 005A0000001BBBB, ", "")
     (problem,) = problems(directory)
-    assert problem == f"routing.yaml:{line_of(directory, 'id: ben')} reps[1].crm_user: missing required field 'crm_user'"
+    assert (
+        problem == f"routing.yaml:{line_of(directory, 'id: ben')} "
+        "reps[1].crm_user: missing required field 'crm_user'"
+    )
 
 
 def test_connector_yaml_errors_are_reported_too(tmp_path: Path) -> None:
     directory = broken_copy(tmp_path, "crm: sandbox", "crm: zoho", file="connector.yaml")
     (problem,) = problems(directory)
-    assert problem.startswith(f"connector.yaml:{line_of(directory, 'crm: zoho', 'connector.yaml')} crm:")
+    assert problem.startswith(
+        f"connector.yaml:{line_of(directory, 'crm: zoho', 'connector.yaml')} crm:"
+    )
     assert "'sandbox', 'salesforce' or 'hubspot'" in problem
 
 

@@ -126,9 +126,14 @@ class Portal:
             for name, kind in builtin.items():
                 self._add_property(object_type, name, kind, f"{object_type[:-1]}information", True)
         if leadpool_properties:
-            self._add_group("contacts", {"name": "leadpool", "label": "leadpool"})
+            self.install_leadpool("contacts")
+
+    def install_leadpool(self, object_type: str) -> None:
+        """Add the leadpool property group and properties, as `leadpool setup` would."""
+        with self.lock:
+            self._add_group(object_type, {"name": "leadpool", "label": "leadpool"})
             for name, kind in LEADPOOL_PROPERTIES.items():
-                self._add_property("contacts", name, kind, "leadpool", False)
+                self._add_property(object_type, name, kind, "leadpool", False)
 
     # -- seeding ----------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from tests.fakecrm.salesforce_login import (
     oauth_token,
     soap_login,
 )
+from tests.fakecrm.salesforce_metadata import MetadataEndpoint
 from tests.fakecrm.salesforce_org import ApiError, RecordError, SalesforceOrg
 from tests.fakecrm.tls import ThrowawayCA, trusting_session
 
@@ -78,11 +79,13 @@ class FakeSalesforce:
         *,
         api_version: str = "59.0",
         extra_lead_fields: set[str] | None = None,
+        leadpool_fields: bool = True,
         timeout_hold: float = 5.0,
     ) -> None:
         self.ca = ca
         self.api_version = api_version
-        self.org = SalesforceOrg(api_version, extra_lead_fields)
+        self.org = SalesforceOrg(api_version, extra_lead_fields, leadpool_fields=leadpool_fields)
+        self.metadata = MetadataEndpoint(lambda sobject, name: self.org.fields[sobject].add(name))
         self.requests: list[RecordedRequest] = []
         self.timeout_hold = timeout_hold
         self._faults = _Faults()
@@ -253,6 +256,8 @@ class FakeSalesforce:
         if path == f"/services/Soap/u/{self.api_version}" and request.method == "POST":
             server_url = f"{self.base_url}/services/Soap/u/{self.api_version}/{ORG_ID}"
             return soap_login(request.get_data(), self._passwords, self.issue_session, server_url)
+        if path.rstrip("/") == f"/services/Soap/m/{self.api_version}":
+            return self.metadata.handle(request.get_data(), self._session_valid)
         if path == "/services/oauth2/token" and request.method == "POST":
             usernames = {str(u.get("Username")) for u in self.org.objects["User"].values()}
             return oauth_token(
@@ -269,9 +274,7 @@ class FakeSalesforce:
                 [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
             )
         auth = request.headers.get("Authorization", "")
-        with self._lock:
-            valid = auth.startswith("Bearer ") and auth[7:] in self._sessions
-        if not valid:
+        if not (auth.startswith("Bearer ") and self._session_valid(auth[7:])):
             return json_response(
                 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
             )
@@ -280,6 +283,10 @@ class FakeSalesforce:
             return fault
         status, payload = self._data(request.method, path[len(prefix) :], dict(request.args), body)
         return json_response(status, payload)
+
+    def _session_valid(self, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._sessions
 
     def _take_fault(self) -> Response | None:
         with self._lock:

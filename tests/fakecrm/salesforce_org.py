@@ -27,6 +27,9 @@ TASK_FIELDS = {
     "Id", "WhoId", "WhatId", "OwnerId", "Subject", "ActivityDate", "ReminderDateTime",
     "IsReminderSet", "Description", "Status", "Priority", "CreatedDate",
 }  # fmt: skip
+LEADPOOL_FIELDS = {
+    "Leadpool_Status__c", "Leadpool_Reason__c", "Leadpool_Source__c", "Leadpool_Lock_Expires__c",
+}  # fmt: skip
 USER_FIELDS = {"Id", "Name", "Email", "Username", "IsActive", "UserType"}
 GROUP_FIELDS = {"Id", "Name", "DeveloperName", "Type"}
 MAX_LENGTH = {"Leadpool_Reason__c": 255, "Leadpool_Source__c": 20, "Subject": 255}
@@ -65,13 +68,18 @@ class SalesforceOrg:
     """The records of one fake org and the rules the real API enforces on them."""
 
     def __init__(
-        self, api_version: str = "59.0", extra_lead_fields: set[str] | None = None
+        self,
+        api_version: str = "59.0",
+        extra_lead_fields: set[str] | None = None,
+        *,
+        leadpool_fields: bool = True,
     ) -> None:
         self.api_version = api_version
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in PREFIX}
+        lead_fields = LEAD_FIELDS if leadpool_fields else LEAD_FIELDS - LEADPOOL_FIELDS
         self.fields = {
-            "Lead": LEAD_FIELDS | (extra_lead_fields or set()),
+            "Lead": lead_fields | (extra_lead_fields or set()),
             "Task": TASK_FIELDS,
             "User": USER_FIELDS,
             "Group": GROUP_FIELDS,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from connector.routing.claims import Accept, ClaimContext, ClaimLead, Reject, check_claim
-from connector.routing.state import RepLoad
+from connector.routing.state import NO_LOAD, RepLoad
 from tests.routing.builders import MONDAY_10AM_NY, example
 
 T0 = MONDAY_10AM_NY
@@ -22,7 +22,7 @@ def _lead(
 def _check(
     rep_id: str | None,
     lead: ClaimLead,
-    load: RepLoad = RepLoad(),
+    load: RepLoad = NO_LOAD,
     waiting: tuple[ClaimLead, ...] = (),
 ) -> Accept | Reject:
     cfg = example()
@@ -72,7 +72,8 @@ def test_a_good_claim_is_accepted() -> None:
             _lead(62),
             RepLoad(open_claims=10),
             "max_open",
-            "you hold 10 claimed leads not yet contacted (limit 10): contact one before claiming more",
+            "you hold 10 claimed leads not yet contacted (limit 10): "
+            "contact one before claiming more",
         ),
         (
             "ana",

@@ -169,5 +169,5 @@ def test_fallback_teams_that_loop_are_tried_once() -> None:
 
 
 def test_naive_now_is_refused() -> None:
-    with pytest.raises(ValueError, match="state.now must be an aware datetime"):
+    with pytest.raises(ValueError, match=r"state\.now must be an aware datetime"):
         route_lead(example(), lead(), state(now=MONDAY_10AM_NY.replace(tzinfo=None)))

@@ -46,7 +46,6 @@ def test_round_robin_survives_the_last_rep_leaving_the_config() -> None:
 
 
 def test_round_robin_skips_unavailable_reps_and_says_why() -> None:
-    cfg = config(SMB)
     saved = {"rr:team:smb": {"last": "ana"}}
     loads = {"ben": RepLoad(assigned_today=3)}
     cfg = config([SMB[0], rep("ben", teams=["smb"], daily_cap=3), SMB[2]])

@@ -85,6 +85,12 @@ def test_unsupported_database_is_a_config_error_without_the_password() -> None:
     assert "hunter2" not in str(info.value)
 
 
+def test_garbage_url_is_a_config_error_that_does_not_echo_it() -> None:
+    with pytest.raises(ConfigError, match="not a database URL") as info:
+        open_engine("hunter2 is my password")
+    assert "hunter2" not in str(info.value)
+
+
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     def snapshot() -> tuple[list[str], list[str]]:
         with engine.connect() as conn:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from connector.store.engine import is_postgres
 from connector.store.outbox import (
     backlog,
     enqueue,
@@ -18,6 +19,7 @@ from connector.store.outbox import (
     retry_parked,
 )
 from connector.store.rows import Backlog
+from connector.store.tables import outbox
 from tests.store.samples import NOW
 
 SF = "salesforce"
@@ -159,3 +161,15 @@ def test_naive_now_is_refused(engine: Engine) -> None:
     with pytest.raises(ValueError, match="naive"):
         lease_due(engine, SF, datetime(2026, 1, 5, 14, 0), 10, "w1", LEASE)
     assert len(lease_due(engine, SF, NOW, 10, "w1", LEASE)) == 1
+
+
+def test_rows_behind_one_another_worker_is_locking_are_not_leased(engine: Engine) -> None:
+    if not is_postgres(engine):
+        pytest.skip("SQLite has one writer at a time; no lease can be in flight meanwhile")
+    a1, b1, a2 = _enqueue(engine, "A", "B", "A")
+    with engine.begin() as other:
+        # Another worker is inside lease_due and has locked A's first change, not committed.
+        other.execute(select(outbox.c.id).where(outbox.c.id == a1).with_for_update())
+        rows = lease_due(engine, SF, NOW, 10, "w2", LEASE)
+    assert [r.id for r in rows] == [b1]
+    assert [r.id for r in lease_due(engine, SF, NOW, 10, "w3", LEASE)] == [a1, a2]

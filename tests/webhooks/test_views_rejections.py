@@ -1,0 +1,434 @@
+"""Every bad input through the HTTP endpoints: its status, its error body, an untouched store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from werkzeug.test import TestResponse
+
+from tests.conftest import engine_url
+
+from .payloads import hubspot_event, json_body, notification, outbound_message
+from .signers import hubspot_v3_headers, leadpool_json_headers
+from .test_views_support import (
+    ENV,
+    EVENTS_SECRET,
+    HUBSPOT_SECRET,
+    PUBLIC_BASE_URL,
+    Harness,
+    error_of,
+    fault_of,
+    make_harness,
+)
+
+LEAD_ID = "00Q5e00000CZjEf2AL"
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
+<soapenv:Body>&lol3;</soapenv:Body></soapenv:Envelope>"""
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE n [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
+<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+<OrganizationId>&xxe;</OrganizationId></notifications></soapenv:Body></soapenv:Envelope>"""
+
+
+def lead_message(count: int = 1, *, org_id: str | None = None) -> bytes:
+    """An Outbound Message with `count` Lead notifications."""
+    items = [
+        notification(
+            f"04l5e00000Gx{index:04d}AAJ",
+            {"Id": f"00Q5e00000C{index:04d}AL", "Company": "Northwind", "Lead_Score__c": "40"},
+        )
+        for index in range(count)
+    ]
+    return outbound_message(items, org_id=org_id) if org_id else outbound_message(items)
+
+
+def json_events(count: int = 1) -> bytes:
+    """A JSON event body with `count` created events."""
+    return json_body(
+        {
+            "events": [
+                {
+                    "id": f"evt-{index}",
+                    "kind": "created",
+                    "lead": {"Id": f"00Q5e00000D{index:04d}AL", "Company": "Contoso"},
+                    "occurredAt": "2026-01-05T13:58:41Z",
+                }
+                for index in range(count)
+            ]
+        }
+    )
+
+
+def hubspot_batch(count: int = 1) -> bytes:
+    """A HubSpot batch of `count` property changes."""
+    return json_body(
+        [hubspot_event(eventId=100 + index, objectId=500 + index) for index in range(count)]
+    )
+
+
+@pytest.fixture
+def sf(tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """The app configured for Salesforce."""
+    yield from make_harness(tmp_path, engine_url(engine), "salesforce", monkeypatch)
+
+
+@pytest.fixture
+def hs(tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """The app configured for HubSpot."""
+    yield from make_harness(tmp_path, engine_url(engine), "hubspot", monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.INFO)
+    yield
+    for secret in ENV.values():
+        assert secret not in caplog.text
+
+
+def refused(h: Harness, send: Callable[[], TestResponse]) -> TestResponse:
+    """Send a request that must be refused, and check it stored nothing."""
+    before = h.counts()
+    response = send()
+    assert response.status_code >= 400, response.data[:300]
+    assert h.counts() == before
+    return response
+
+
+# -- Salesforce Outbound Messages ---------------------------------------------------------------
+
+
+SOAP_CASES: dict[str, tuple[Callable[[Harness], TestResponse], int, str]] = {
+    "wrong token": (
+        lambda h: h.post_outbound(lead_message(), token="not-the-token"),
+        401,
+        "wrong or missing outbound message secret",
+    ),
+    "wrong org id": (
+        lambda h: h.post_outbound(lead_message(org_id="00D5e000000ZZZZEAG")),
+        401,
+        "OrganizationId '00D5e000000ZZZZEAG' is not the configured org",
+    ),
+    "malformed XML": (
+        lambda h: h.post_outbound(lead_message()[:-30]),
+        400,
+        "not well-formed XML",
+    ),
+    "entity expansion": (
+        lambda h: h.post_outbound(BILLION_LAUGHS),
+        400,
+        "XML refused: DTDForbidden",
+    ),
+    "external entity": (
+        lambda h: h.post_outbound(EXTERNAL_ENTITY),
+        400,
+        "XML refused: DTDForbidden",
+    ),
+    "not a SOAP envelope": (
+        lambda h: h.post_outbound(b"<notifications/>"),
+        400,
+        "root element is 'notifications', not a SOAP Envelope",
+    ),
+    "wrong content type": (
+        lambda h: h.post_outbound(lead_message(), content_type="application/json"),
+        415,
+        "Content-Type application/json not accepted (expected text/xml or application/soap+xml)",
+    ),
+    "oversized body": (
+        lambda h: h.post_outbound(b" " * (h.runtime.connector.webhooks.max_body_bytes + 1)),
+        413,
+        "body exceeds 1048576 bytes",
+    ),
+    "101 notifications": (
+        lambda h: h.post_outbound(lead_message(101)),
+        400,
+        "notifications: 101 Notification elements exceed 100",
+    ),
+    "basic auth: wrong password": (
+        lambda h: h.post_outbound_basic(lead_message(), password="guess"),
+        401,
+        "wrong HTTP Basic credentials",
+    ),
+    "basic auth: wrong user": (
+        lambda h: h.post_outbound_basic(lead_message(), user="someone"),
+        401,
+        "wrong HTTP Basic credentials",
+    ),
+    "basic auth: none sent": (
+        lambda h: h.client.post(
+            "/webhooks/salesforce/outbound", data=lead_message(), content_type="text/xml"
+        ),
+        401,
+        "missing HTTP Basic credentials",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SOAP_CASES))
+def test_outbound_message_refusals(sf: Harness, case: str) -> None:
+    send, status, message = SOAP_CASES[case]
+    response = refused(sf, lambda: send(sf))
+    assert response.status_code == status
+    fault = fault_of(response)
+    assert message in fault
+    assert "<faultcode>soapenv:Client</faultcode>" in response.get_data(as_text=True)
+
+
+def test_outbound_message_is_acknowledged_when_valid(sf: Harness) -> None:
+    # The counterpart of the refusals: the same message with the right token and credentials.
+    for send in (sf.post_outbound, sf.post_outbound_basic):
+        response = send(lead_message())
+        assert response.status_code == 200
+        assert b"<Ack>true</Ack>" in response.data
+    assert sf.counts()["events_seen"] == 1
+
+
+def test_unset_token_variable_is_a_server_error_not_a_pass(
+    sf: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("LP_TEST_SF_OUTBOUND_TOKEN")
+
+    response_any = refused(sf, lambda: sf.post_outbound(lead_message(), token="anything"))
+
+    assert response_any.status_code == 500
+    assert "not configured" in fault_of(response_any)
+    assert "<faultcode>soapenv:Server</faultcode>" in response_any.get_data(as_text=True)
+    assert "LP_TEST_SF_OUTBOUND_TOKEN (named by connector.yaml salesforce.outbound_token_env)" in (
+        caplog.text
+    )
+
+
+def test_store_failure_answers_503_and_the_retry_is_applied(sf: Harness) -> None:
+    body = lead_message(3)
+    with sf.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE events_seen RENAME TO events_seen_away"))
+    try:
+        response = sf.post_outbound(body)
+    finally:
+        with sf.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE events_seen_away RENAME TO events_seen"))
+    assert response.status_code == 503
+    assert "temporarily unable to store events" in fault_of(response)
+    assert sf.counts() == dict.fromkeys(sf.counts(), 0)
+
+    retry = sf.post_outbound(body)
+
+    assert retry.status_code == 200
+    assert sf.counts()["leads"] == 3
+
+
+def test_endpoints_of_the_other_crm_are_not_found(hs: Harness, sf: Harness) -> None:
+    response = refused(hs, lambda: hs.post_outbound(lead_message()))
+    assert response.status_code == 404
+    assert "this leadpool connects to hubspot, not salesforce" in fault_of(response)
+
+    response = refused(sf, lambda: sf.post_hubspot(hubspot_batch()))
+    assert response.status_code == 404
+    assert error_of(response) == "this leadpool connects to salesforce, not hubspot"
+
+
+# -- Salesforce JSON events ---------------------------------------------------------------------
+
+
+def _signed_for(h: Harness, other_body: bytes) -> dict[str, str]:
+    return leadpool_json_headers(EVENTS_SECRET, other_body, int(h.clock.now().timestamp()))
+
+
+def _unsigned(h: Harness) -> TestResponse:
+    return h.client.post(
+        "/webhooks/salesforce/events", data=json_events(), content_type="application/json"
+    )
+
+
+JSON_CASES: dict[str, tuple[Callable[[Harness], TestResponse], int, str]] = {
+    "missing signature": (_unsigned, 401, "missing X-Leadpool-Timestamp header"),
+    "bad signature": (
+        lambda h: h.post_events(json_events(), secret="not-the-secret"),
+        401,
+        "X-Leadpool-Signature does not match the body",
+    ),
+    "body changed after signing": (
+        lambda h: h.post_events(json_events(), headers=_signed_for(h, json_events(2))),
+        401,
+        "X-Leadpool-Signature does not match the body",
+    ),
+    "stale timestamp": (
+        lambda h: h.post_events(
+            json_events(), timestamp=int((h.clock.now() - timedelta(minutes=6)).timestamp())
+        ),
+        401,
+        "X-Leadpool-Timestamp is stale: 360 s old (limit 300 s)",
+    ),
+    "invalid JSON": (
+        lambda h: h.post_events(b'{"events": [}'),
+        400,
+        "body: not valid JSON",
+    ),
+    "missing lead id": (
+        lambda h: h.post_events(
+            json_body({"events": [{"id": "e", "kind": "created", "lead": {}, "occurredAt": "x"}]})
+        ),
+        400,
+        "events[0].lead.Id: required",
+    ),
+    "wrong content type": (
+        lambda h: h.post_events(json_events(), content_type="text/plain"),
+        415,
+        "Content-Type text/plain not accepted (expected application/json)",
+    ),
+    "oversized body": (
+        lambda h: h.post_events(b" " * (h.runtime.connector.webhooks.max_body_bytes + 1)),
+        413,
+        "body exceeds 1048576 bytes",
+    ),
+    "101 events": (
+        lambda h: h.post_events(json_events(101)),
+        400,
+        "events: batch of 101 events exceeds 100",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(JSON_CASES))
+def test_json_event_refusals(sf: Harness, case: str) -> None:
+    send, status, message = JSON_CASES[case]
+    response = refused(sf, lambda: send(sf))
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert message in error_of(response)
+
+
+def test_json_events_accepted_when_signed(sf: Harness) -> None:
+    response = sf.post_events(json_events(2))
+    assert response.status_code == 200
+    assert response.get_json() == {"accepted": 2, "duplicates": 0}
+
+
+def test_unset_events_secret_is_a_server_error(
+    sf: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("LP_TEST_SF_EVENTS_SECRET", "")
+    response = refused(sf, lambda: sf.post_events(json_events(), secret=""))
+    assert response.status_code == 500
+    assert error_of(response) == "this endpoint is not configured on the leadpool server"
+    assert "LP_TEST_SF_EVENTS_SECRET" in caplog.text
+
+
+# -- HubSpot ------------------------------------------------------------------------------------
+
+
+HUBSPOT_CASES: dict[str, tuple[Callable[[Harness], TestResponse], int, str]] = {
+    "missing signature": (
+        lambda h: h.client.post(
+            "/webhooks/hubspot", data=hubspot_batch(), content_type="application/json"
+        ),
+        401,
+        "missing X-HubSpot-Request-Timestamp header",
+    ),
+    "bad signature": (
+        lambda h: h.post_hubspot(hubspot_batch(), secret="not-the-secret"),
+        401,
+        "X-HubSpot-Signature-v3 does not match the request",
+    ),
+    "signed for another URL": (
+        lambda h: h.post_hubspot(
+            hubspot_batch(), signed_uri="https://elsewhere.example.com/webhooks/hubspot"
+        ),
+        401,
+        "X-HubSpot-Signature-v3 does not match the request",
+    ),
+    "stale timestamp": (
+        lambda h: h.post_hubspot(
+            hubspot_batch(),
+            timestamp_ms=int((h.clock.now() - timedelta(minutes=5, seconds=1)).timestamp() * 1000),
+        ),
+        401,
+        "X-HubSpot-Request-Timestamp is stale: 301 s old (limit 300 s)",
+    ),
+    "invalid JSON": (lambda h: h.post_hubspot(b"[{"), 400, "body: not valid JSON"),
+    "not an array": (
+        lambda h: h.post_hubspot(b'{"eventId": 1}'),
+        400,
+        "body: must be a JSON array of events",
+    ),
+    "event without objectId": (
+        lambda h: h.post_hubspot(json_body([hubspot_event(objectId=None)])),
+        400,
+        "[0].objectId: required",
+    ),
+    "wrong content type": (
+        lambda h: h.post_hubspot(hubspot_batch(), content_type="application/x-www-form-urlencoded"),
+        415,
+        "Content-Type application/x-www-form-urlencoded not accepted",
+    ),
+    "oversized body": (
+        lambda h: h.post_hubspot(b" " * (h.runtime.connector.webhooks.max_body_bytes + 1)),
+        413,
+        "body exceeds 1048576 bytes",
+    ),
+    "101 events": (
+        lambda h: h.post_hubspot(hubspot_batch(101)),
+        400,
+        "batch of 101 events exceeds 100",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HUBSPOT_CASES))
+def test_hubspot_refusals(hs: Harness, case: str) -> None:
+    send, status, message = HUBSPOT_CASES[case]
+    response = refused(hs, lambda: send(hs))
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert message in error_of(response)
+
+
+def test_hubspot_signature_covers_the_query_string(hs: Harness) -> None:
+    body = hubspot_batch()
+    signed = f"{PUBLIC_BASE_URL}/webhooks/hubspot?portal=50687303"
+    headers = hubspot_v3_headers(
+        HUBSPOT_SECRET, "POST", signed, body, int(hs.clock.now().timestamp() * 1000)
+    )
+    wrong = refused(
+        hs,
+        lambda: hs.client.post(
+            "/webhooks/hubspot?portal=1",
+            data=body,
+            content_type="application/json",
+            headers=headers,
+        ),
+    )
+    right = hs.client.post(
+        "/webhooks/hubspot?portal=50687303",
+        data=body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+    assert wrong.status_code == 401
+    assert right.status_code == 200, right.data
+
+
+def test_config_can_lower_the_batch_limit(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = make_harness(
+        tmp_path, engine_url(engine), "hubspot", monkeypatch, webhooks={"max_events": 5}
+    )
+    h = next(harness)
+    try:
+        response = refused(h, lambda: h.post_hubspot(hubspot_batch(6)))
+        assert response.status_code == 400
+        assert error_of(response) == "batch of 6 events exceeds webhooks.max_events (5)"
+        assert h.post_hubspot(hubspot_batch(5)).status_code == 200
+    finally:
+        harness.close()
