@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -37,7 +37,7 @@ def test_race_delivered_in_reverse_order_keeps_the_first_accepted(engine: Engine
     h = Harness(engine)
     lead_id = h.new_lead(score=40)
     e_ana = h.crm.set_owner(lead_id, USERS["ana"])
-    h.clock.advance(__import__("datetime").timedelta(seconds=1))
+    h.clock.advance(timedelta(seconds=1))
     e_ben = h.crm.set_owner(lead_id, USERS["ben"])
     h.deliver(e_ben)  # the later change arrives first and wins
     h.deliver(e_ana)  # the earlier one is the race's loser
