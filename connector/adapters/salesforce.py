@@ -226,6 +226,7 @@ class SalesforceAdapter:
                 "WhoId": change.lead_id,
                 "OwnerId": change.owner,
                 "Subject": change.subject[:255],
+                # ActivityDate is date-only; the exact due time travels as the reminder.
                 "ActivityDate": due.date().isoformat(),
                 "ReminderDateTime": _sf_datetime(due),
                 "IsReminderSet": True,

@@ -1,0 +1,16 @@
+"""WSGI entry point for gunicorn: `gunicorn connector.wsgi:app` (config dir from LEADPOOL_CONFIG)."""
+
+from __future__ import annotations
+
+import os
+
+from connector.app import create_app
+from connector.logs import configure_logging
+from connector.runtime import build_runtime
+from connector.worker import Worker
+
+runtime = build_runtime(os.environ.get("LEADPOOL_CONFIG", "config"))
+configure_logging(runtime.connector.log_level)
+if runtime.connector.worker.in_server:
+    Worker(runtime).start_thread()
+app = create_app(runtime)
