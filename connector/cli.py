@@ -1,4 +1,4 @@
-"""The `leadpool` command: serve, worker, check, explain, simulate."""
+"""The `leadpool` command: serve, worker, check, explain, simulate, report."""
 
 from __future__ import annotations
 
@@ -71,6 +71,25 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         print(result.render())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Per-rep and per-pool fairness and speed figures over a recent period."""
+    from connector.config.durations import parse_duration
+    from connector.report_text import render_report
+    from connector.reporting import build_report
+    from connector.runtime import build_runtime
+
+    try:
+        window = parse_duration(args.since)
+    except ValueError as exc:
+        raise ConfigError([f"--since: {exc}"]) from None
+    rt = build_runtime(args.config, store=args.store)
+    now = rt.clock.now()
+    with rt.engine.connect() as conn:
+        report = build_report(conn, rt.config.routing(), now - window, now)
+    print(render_report(report, rt.config.routing()))
     return 0
 
 
@@ -154,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--store", help="keep the simulated store at this SQLAlchemy URL")
     sim.add_argument("--json", action="store_true", help="print the figures as JSON")
     sim.set_defaults(func=cmd_simulate)
+
+    report = sub.add_parser("report", help="fairness and speed figures per rep and pool")
+    _config_arg(report)
+    report.add_argument("--since", default="7d", help="how far back (7d, 24h, ...)")
+    report.add_argument("--store", help="store URL (overrides connector.yaml)")
+    report.set_defaults(func=cmd_report)
 
     serve = sub.add_parser("serve", help="serve webhooks and health checks")
     _config_arg(serve)

@@ -115,6 +115,11 @@ class Harness:
             query = select(assignments).where(assignments.c.lead_id == lead_id)
             return list(conn.execute(query.order_by(assignments.c.id)).all())
 
+    def lead_ids_in_pool(self, pool: str = "inbound-smb") -> list[str]:
+        """Ids of the leads waiting in a pool, oldest first."""
+        with self.engine.connect() as conn:
+            return [row.lead_id for row in leads.pool_waiting(conn, "sandbox", pool)]
+
     def rejection_rules(self, rep: str) -> list[str]:
         """Rules that undid the rep's claims."""
         with self.engine.connect() as conn:
