@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: `gunicorn connector.wsgi:app` (config dir from LEADPOOL_CONFIG)."""
+"""WSGI entry point: `gunicorn connector.wsgi:app` (config directory from LEADPOOL_CONFIG)."""
 
 from __future__ import annotations
 
