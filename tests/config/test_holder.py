@@ -27,7 +27,8 @@ def test_reload_only_when_valid(tmp_path: Path) -> None:
     routing.write_text(original.replace("lock: 15m", "lock: whenever"))
     assert holder.reload() is False
     assert holder.routing().claims.lock.total_seconds() == 1200  # the last good config
-    assert holder.last_error is not None and "claims.lock: bad duration 'whenever'" in holder.last_error
+    assert holder.last_error is not None
+    assert "claims.lock: bad duration 'whenever'" in holder.last_error
 
 
 def test_forced_reload_of_unchanged_files_changes_nothing(tmp_path: Path) -> None:
