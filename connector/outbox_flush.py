@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from connector import metrics
 from connector.adapters.base import Change, CompleteTask, CreateTask, CRMAdapter
 from connector.adapters.change_codec import decode_change
 from connector.clock import Clock
@@ -110,7 +112,9 @@ class OutboxFlusher:
         if not batch:
             return
         calls_before = getattr(self.adapter, "api_calls", 0)
+        started = time.perf_counter()
         results = self.adapter.apply([change for _row, change in batch])
+        metrics.crm_call(str(self.adapter.crm), time.perf_counter() - started)
         report.calls += getattr(self.adapter, "api_calls", 0) - calls_before
         done: dict[int, str | None] = {}
         with self.engine.begin() as conn:
@@ -125,6 +129,8 @@ class OutboxFlusher:
         report.applied += len(done) - len(refused)
         for (row, _change), result in zip(batch, results, strict=True):
             if not result.ok:
+                kind = "permanent" if isinstance(result.error, Permanent) else "transient"
+                metrics.crm_error(str(self.adapter.crm), kind)
                 self._settle_failure(row, result.error or Transient("no result"), report)
 
     def _settle_failure(self, row: OutboxRow, error: Exception, report: FlushReport) -> None:

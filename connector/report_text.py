@@ -44,6 +44,12 @@ def render_report(report: Report, cfg: RoutingConfig) -> str:
         lines.append(
             f"{pool.pool:<16}{pool.waiting:>8}{_fmt(pool.oldest_minutes):>12}{pool.escalations:>13}"
         )
+    floor = cfg.claims.min_daily
+    if floor is not None:
+        behind = ", ".join(f"{rep} {n}" for rep, n, _ in report.under_floor) or "nobody"
+        lines += ["", f"under the daily claim floor ({floor.claims}) today: {behind}"]
+        if floor.priority_next_day and report.under_floor:
+            lines.append("  they go first in tomorrow's escalation assignments")
     lines += ["", "conversion by claim source (held / converted):"]
     for source, (held, converted) in sorted(report.by_source.items()):
         rate = f"{100 * converted / held:.0f}%" if held else "-"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import fmean, quantiles
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
 from connector.config.routing_models import RoutingConfig
 from connector.lifecycle import END_SLA_BREACH, LeadState
+from connector.routing.timers import min_daily_shortfall
+from connector.store.history import claims_between
 from connector.store.rows import utc
 from connector.store.tables import assignments, audit, leads, rejections
 
@@ -80,6 +83,7 @@ class Report:
     minutes_to_contact: list[float]
     by_source: dict[str, tuple[int, int]]  # source -> (leads held, converted)
     unclaimed: int = 0
+    under_floor: list[tuple[str, int, int]] = field(default_factory=list)  # rep, claims, floor
 
 
 def _minutes(start: datetime | None, end: datetime | None) -> float | None:
@@ -157,6 +161,10 @@ def build_report(conn: Connection, cfg: RoutingConfig, since: datetime, now: dat
         pool_name = (details or {}).get("pool")
         if pool_name in pools:
             pools[pool_name].escalations += 1
+    day_start = now.astimezone(ZoneInfo(cfg.timezone)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    under_floor = min_daily_shortfall(cfg, claims_between(conn, day_start, now + timedelta(1)))
     return Report(
         since,
         now,
@@ -167,4 +175,5 @@ def build_report(conn: Connection, cfg: RoutingConfig, since: datetime, now: dat
         to_contact,
         {k: (v[0], v[1]) for k, v in source_counts.items()},
         unclaimed,
+        under_floor,
     )

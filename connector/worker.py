@@ -9,6 +9,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from connector import metrics
 from connector.outbox_flush import FlushReport, OutboxFlusher
 from connector.runtime import Runtime
 from connector.store import timers
@@ -63,7 +64,9 @@ class Worker:
                 except Exception:
                     log.exception("timer failed", extra={"lead_id": timer.lead_id})
                     continue
-                fired += outcome.action == "fired"
+                if outcome.action == "fired":
+                    fired += 1
+                    metrics.timer_fired(timer.kind)
             if len(due) < limit:
                 return fired
 

@@ -56,6 +56,14 @@ def test_report_figures(history: Harness) -> None:
     assert sorted(report.minutes_to_claim) == [2.0, 10.0]
     assert sorted(report.minutes_to_contact) == [3.0, 5.0]
     assert report.by_source == {"push": (1, 0), "pull": (2, 1)}
+    # floor 5 claims a day; dev's tier may claim nowhere, so dev is not behind
+    assert report.under_floor == [
+        ("ana", 0, 5),
+        ("ben", 1, 5),
+        ("cara", 1, 5),
+        ("gia", 0, 5),
+        ("hugo", 0, 5),
+    ]
 
 
 def test_report_text(history: Harness) -> None:
@@ -74,3 +82,5 @@ def test_report_text(history: Harness) -> None:
     assert rows["dev"][-2:] == ["tier", "1"]
     assert "inbound-smb            2        28.0            0" in text
     assert "  pull            2     1  50%" in text
+    assert "under the daily claim floor (5) today: ana 0, ben 1, cara 1, gia 0, hugo 0" in text
+    assert "  they go first in tomorrow's escalation assignments" in text

@@ -169,8 +169,18 @@ def min_daily_shortfall(
     if floor is None:
         return []
     member_pools = roster(cfg).member_pools
+
+    def may_claim(rep_id: str, tier_name: str) -> bool:
+        tier = cfg.claims.tiers.get(tier_name)
+        pools = member_pools.get(rep_id, ())
+        return (
+            tier is not None
+            and bool(pools)
+            and (tier.pools == "all" or any(p in tier.pools for p in pools))
+        )
+
     return [
         (rep.id, claims_today.get(rep.id, 0), floor.claims)
         for rep in cfg.reps
-        if rep.active and member_pools.get(rep.id) and claims_today.get(rep.id, 0) < floor.claims
+        if rep.active and may_claim(rep.id, rep.tier) and claims_today.get(rep.id, 0) < floor.claims
     ]

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import connector.routing.timers as routing_timers
+from connector import metrics
 from connector.adapters.base import CompleteTask
 from connector.config.durations import format_duration
 from connector.config.routing_models import Manager, RoutingConfig, SlaPolicy
@@ -48,6 +49,7 @@ def close_tasks(tx: Tx, lead: LeadRow, *kinds: TaskKind) -> None:
 
 def apply_decision(tx: Tx, lead: LeadRow, decision: Decision, actor: str = LEADPOOL) -> LeadRow:
     """Carry out an assign / pool / manager decision and record why."""
+    metrics.decision_applied(decision.route, decision.strategy or decision.action)
     tx.save_rotations(decision.rotation_updates)
     if decision.action == "assign" and decision.rep:
         return assign(tx, lead, decision.rep, decision, actor)

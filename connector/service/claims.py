@@ -6,6 +6,7 @@ from statistics import fmean
 
 import connector.routing.claims as claim_rules
 import connector.routing.timers as routing_timers
+from connector import metrics
 from connector.config.routing_models import Rep
 from connector.lifecycle import END_REASSIGNED, END_RELEASED, LeadState, Source, TaskKind, TimerKind
 from connector.routing.claims import Accept, ClaimContext, ClaimLead, Reject
@@ -113,6 +114,7 @@ def claim(tx: Tx, lead: LeadRow, new_owner: str, rep: Rep | None) -> LeadRow:
         expires,
     )
     tx.audit(lead.lead_id, rep.id, "claimed", reason, pool=lead.pool, score=lead.score)
+    metrics.claim_accepted()
     return update(
         tx,
         lead,
@@ -132,6 +134,7 @@ def _reject(
     """Undo a claim in the CRM (owner restored) and tell the rep why."""
     rep_id = rep.id if rep else new_owner
     journal.add_rejection(tx.conn, lead.crm, lead.lead_id, rep_id, rule, reason, tx.now)
+    metrics.claim_rejected(rule)
     tx.audit(lead.lead_id, rep_id, "claim_rejected", reason, rule=rule)
     subject = f"Claim undone ({rule.replace('_', ' ')}): {reason}"[:255]
     tx.task(lead.lead_id, new_owner, TaskKind.NOTICE, subject, tx.now, reason)

@@ -16,6 +16,7 @@ from connector.config.routing_models import RoutingConfig, crm_user_key
 from connector.events import Crm
 from connector.lifecycle import TaskKind
 from connector.routing.state import LeadFacts, RepLoad, RoutingState
+from connector.routing.timers import min_daily_shortfall
 from connector.store import history, journal, outbox
 from connector.store.rows import LeadRow
 
@@ -148,9 +149,7 @@ class Tx:
         counts = history.claims_between(self.conn, day - timedelta(days=1), day)
         if not counts:  # no claims at all yesterday (weekend, first day): nobody is behind
             return frozenset()
-        return frozenset(
-            r.id for r in self.cfg.reps if r.active and counts.get(r.id, 0) < floor.claims
-        )
+        return frozenset(rep for rep, _n, _floor in min_daily_shortfall(self.cfg, counts))
 
     def save_rotations(self, updates: dict[str, Any] | Any) -> None:
         """Persist rotation states a decision moved (compare-and-set on each)."""
