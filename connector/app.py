@@ -6,7 +6,9 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from connector.dashboard.views import install_dashboard
 from connector.health import health
+from connector.metrics import metrics
 from connector.runtime import Runtime
 from connector.sandbox_views import sandbox
 from connector.webhooks.views import webhooks
@@ -20,6 +22,8 @@ def create_app(runtime: Runtime) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(sandbox)
     app.register_blueprint(webhooks)
+    app.register_blueprint(metrics)
+    install_dashboard(app, runtime)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:

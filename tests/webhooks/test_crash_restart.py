@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from connector.adapters.base import CreateTask
 from connector.adapters.change_codec import encode_change
+from connector.store import journal
 from connector.store import outbox as outbox_store
 from connector.store.tables import (
     assignments,
@@ -34,31 +35,27 @@ from connector.store.tables import (
     sandbox_tasks,
 )
 from tests.conftest import make_migrated_engine
+from tests.fakecrm.hubspot import FakeHubSpot
 
-from .payloads import json_body
-from .signers import leadpool_json_headers
-from .test_views_support import ENV, EVENTS_SECRET, copy_routing, write_config
+from .payloads import hubspot_event, json_body
+from .signers import hubspot_v3_headers
+from .test_views_support import ENV, HUBSPOT_SECRET, PUBLIC_BASE_URL, copy_routing, write_config
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).parents[2]
+HOOK_URL = f"{PUBLIC_BASE_URL}/webhooks/hubspot"
 LEADS = 1000
 BATCH = 20
 KILL_AFTER_BATCHES = 15
-# The Salesforce adapter wants its login variables present; the server never logs in here
-# (no worker runs in it and every event carries the lead's fields, so nothing is fetched).
-SF_LOGIN_ENV = {
-    "LEADPOOL_SF_USERNAME": "integration@example.com",
-    "LEADPOOL_SF_PASSWORD": "unused-password",
-    "LEADPOOL_SF_TOKEN": "unused-token",
-}
+HUBSPOT_TOKEN = "crash-test-token"
 
 
 def child_env() -> dict[str, str]:
     """The environment a leadpool process gets: the test secrets, no store override."""
     env = {k: v for k, v in os.environ.items() if k != "LEADPOOL_STORE_URL"}
     env.update(ENV)
-    env.update(SF_LOGIN_ENV)
+    env["LEADPOOL_HUBSPOT_TOKEN"] = HUBSPOT_TOKEN
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -104,9 +101,9 @@ class Server:
         self.process.wait()
 
     def stop(self) -> None:
-        """SIGTERM and wait."""
+        """Ctrl-C and wait."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -150,12 +147,12 @@ class Sender:
         if port is None:
             self.failures["server down"] += 1
             return False
-        stamp = int(datetime.now(UTC).timestamp())
+        stamp = int(datetime.now(UTC).timestamp() * 1000)
         headers = {"Content-Type": "application/json"}
-        headers.update(leadpool_json_headers(EVENTS_SECRET, body, stamp))
+        headers.update(hubspot_v3_headers(HUBSPOT_SECRET, "POST", HOOK_URL, body, stamp))
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            conn.request("POST", "/webhooks/salesforce/events", body=body, headers=headers)
+            conn.request("POST", "/webhooks/hubspot", body=body, headers=headers)
             response = conn.getresponse()
             response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -169,27 +166,33 @@ class Sender:
         return False
 
 
-def lead_batches(now: datetime) -> tuple[list[bytes], list[str]]:
-    """LEADS created events in batches of BATCH; returns the bodies and the lead ids."""
-    lead_ids = [f"00Q5e00001{number:05d}AAA" for number in range(LEADS)]
+def contact_batches(hubspot: FakeHubSpot, now: datetime) -> tuple[list[bytes], list[str]]:
+    """LEADS contacts created in HubSpot, and their creation events in batches of BATCH."""
+    contact_ids = [
+        hubspot.portal.add_record("contacts", email=f"lead{n}@example.com") for n in range(LEADS)
+    ]
     events = [
-        {
-            "id": f"crash-{number:05d}",
-            "kind": "created",
-            "lead": {
-                "Id": lead_id,
-                "Company": f"Company {number}",
-                "Lead_Score__c": (number * 37) % 100,
-                "Status": "Open - Not Contacted",
-            },
-            "occurredAt": (now + timedelta(milliseconds=number)).isoformat(),
-        }
-        for number, lead_id in enumerate(lead_ids)
+        hubspot_event(
+            eventId=500_000 + number,
+            objectId=int(contact_id),
+            subscriptionType="contact.creation",
+            occurredAt=int((now + timedelta(milliseconds=number)).timestamp() * 1000),
+            changeFlag="CREATED",
+        )
+        for number, contact_id in enumerate(contact_ids)
     ]
-    bodies = [
-        json_body({"events": events[start : start + BATCH]}) for start in range(0, LEADS, BATCH)
-    ]
-    return bodies, lead_ids
+    for event in events:  # creation events carry no property
+        del event["propertyName"], event["propertyValue"]
+    bodies = [json_body(events[start : start + BATCH]) for start in range(0, LEADS, BATCH)]
+    return bodies, contact_ids
+
+
+@pytest.fixture
+def fake_hubspot() -> Iterator[FakeHubSpot]:
+    """A fake HubSpot API on 127.0.0.1 the server reads new contacts from."""
+    server = FakeHubSpot(token=HUBSPOT_TOKEN).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -202,11 +205,17 @@ def sqlite_store(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
 
 
 def test_server_killed_mid_stream_loses_nothing_and_routes_nothing_twice(
-    tmp_path: Path, sqlite_store: tuple[str, Engine]
+    tmp_path: Path, sqlite_store: tuple[str, Engine], fake_hubspot: FakeHubSpot
 ) -> None:
     url, engine = sqlite_store
-    config_dir = write_config(tmp_path / "config", "salesforce")
-    bodies, lead_ids = lead_batches(datetime.now(UTC))
+    config_dir = write_config(tmp_path / "config", "hubspot")
+    connector_yaml = config_dir / "connector.yaml"
+    connector_yaml.write_text(
+        connector_yaml.read_text().replace(
+            "hubspot:\n", f"hubspot:\n  host: {fake_hubspot.url}\n  requests_per_10s: 100000\n"
+        )
+    )
+    bodies, lead_ids = contact_batches(fake_hubspot, datetime.now(UTC))
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         server = Server(config_dir, url, log)
@@ -242,11 +251,11 @@ def test_server_killed_mid_stream_loses_nothing_and_routes_nothing_twice(
         writes = Counter(
             conn.execute(select(outbox.c.lead_id).where(outbox.c.kind == "update_lead")).scalars()
         )
-    assert seen == {f"sf-json:crash-{number:05d}" for number in range(LEADS)}
+    assert seen == {f"hs:{500_000 + number}" for number in range(LEADS)}
     assert per_lead == dict.fromkeys(lead_ids, 1)
     assert received == Counter(lead_ids)
     assert decisions == Counter(lead_ids)  # each lead routed exactly once
-    assert max(held.values()) == 1  # nobody was handed the same lead twice
+    assert all(count == 1 for count in held.values())  # no lead handed out twice
     assert writes == Counter(lead_ids)  # one owner/pool write per lead for the CRM
     server_log = log_path.read_text(errors="replace")
     for secret in ENV.values():
@@ -298,6 +307,11 @@ def test_two_workers_drain_the_outbox_applying_each_change_once(
                     subject=f"change {n}/{step}",
                     due=now,
                 )
+                # As the service does: the task is remembered, and its creation queued.
+                journal.add_task(
+                    conn, change.key, "sandbox", change.lead_id, change.owner, "sla",
+                    change.subject, now,
+                )  # fmt: skip
                 kind, payload = encode_change(change)
                 outbox_store.enqueue(conn, "sandbox", change.lead_id, kind, payload, now)
 

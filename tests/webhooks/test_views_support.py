@@ -8,9 +8,8 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,7 +137,6 @@ class Harness:
     client: FlaskClient
     clock: ManualClock
     crm: SeededCRM
-    sent: list[TestResponse] = field(default_factory=list)
 
     @property
     def engine(self) -> Engine:
@@ -283,6 +281,15 @@ def make_harness(
         runtime.engine.dispose()
 
 
+def refused(h: Harness, send: Callable[[], TestResponse]) -> TestResponse:
+    """Send a request that must be refused, and check it stored nothing."""
+    before = h.counts()
+    response = send()
+    assert response.status_code >= 400, response.data[:300]
+    assert h.counts() == before
+    return response
+
+
 def error_of(response: TestResponse) -> str:
     """The message of a JSON error reply."""
     body = response.get_json()
@@ -303,13 +310,3 @@ def fault_of(response: TestResponse) -> str:
 def epoch_ms(when: datetime) -> int:
     """Milliseconds since the epoch (HubSpot's occurredAt)."""
     return int(when.timestamp() * 1000)
-
-
-def wait_until(predicate: Any, limit_s: float = 20.0) -> bool:
-    """Poll predicate until it is true or limit_s passes (for process start-up)."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
