@@ -1,4 +1,4 @@
-"""The `leadpool` command: serve, worker, check, explain, simulate, report."""
+"""The `leadpool` command: serve, worker, check, explain, simulate, report, setup, outbox."""
 
 from __future__ import annotations
 
@@ -149,6 +149,63 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Check (or with --apply create) leadpool's CRM fields; print the webhook URL to set."""
+    from connector.adapters import factory
+    from connector.adapters.hubspot import HubSpotAdapter
+    from connector.adapters.hubspot_setup import HubSpotSetup
+    from connector.adapters.salesforce import SalesforceAdapter
+    from connector.adapters.salesforce_setup import setup_leadpool_fields
+    from connector.clock import SystemClock
+    from connector.config import load_config
+
+    settings = load_config(args.config).connector
+    if settings.crm != args.crm:
+        raise ConfigError([f"connector.yaml crm: is {settings.crm!r}, not {args.crm!r}"])
+    adapter = factory.crm_adapter(settings, SystemClock())
+    if isinstance(adapter, SalesforceAdapter) and settings.salesforce is not None:
+        steps = setup_leadpool_fields(adapter, apply=args.apply)
+        lines = [step.line() for step in steps]
+        conflicts = sum(step.action in ("mismatch", "failed") for step in steps)
+        token = f"${settings.salesforce.outbound_token_env}"
+        url = f"https://<leadpool's public address>/webhooks/salesforce/outbound/{token}"
+    elif isinstance(adapter, HubSpotAdapter) and settings.hubspot is not None:
+        found = HubSpotSetup(adapter.settings).run(apply=args.apply)
+        lines = [f"{s.what}: {s.action}" + (f" ({s.detail})" if s.detail else "") for s in found]
+        conflicts = sum(s.action == "conflict" for s in found)
+        url = settings.hubspot.public_base_url.rstrip("/") + "/webhooks/hubspot"
+    else:
+        raise ConfigError([f"connector.yaml: no {args.crm} settings"])
+    for line in lines:
+        print(line)
+    if not args.apply:
+        print("dry run: nothing was changed (run again with --apply)")
+    print(f"webhook URL to configure in {args.crm}: {url}")
+    return 1 if conflicts else 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """List parked CRM changes, or put them back in line (`retry --all` or `retry ID...`)."""
+    from connector.runtime import build_runtime
+    from connector.store import outbox
+
+    engine = build_runtime(args.config, store=args.store).engine
+    if args.action == "parked":
+        with engine.connect() as conn:
+            rows = outbox.parked_rows(conn, args.limit)
+        for row in rows:
+            when = row.parked_at.isoformat() if row.parked_at else "-"
+            print(f"{row.id} {row.crm} {row.lead_id} {row.kind} parked {when}: {row.last_error}")
+        print(f"{len(rows)} parked change(s)")
+        return 0
+    if args.all == bool(args.ids):
+        raise ConfigError(["outbox retry: give either --all or outbox ids"])
+    with engine.begin() as conn:
+        count = outbox.retry_parked(conn, None if args.all else args.ids)
+    print(f"{count} parked change(s) queued again")
+    return 0 if args.all or count == len(set(args.ids)) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `leadpool` command."""
     parser = argparse.ArgumentParser(prog="leadpool", description=__doc__)
@@ -193,6 +250,24 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--store", help="store URL (overrides connector.yaml)")
     worker.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
     worker.set_defaults(func=cmd_worker)
+
+    setup = sub.add_parser("setup", help="check or create leadpool's fields in the CRM")
+    setup.add_argument("crm", choices=["salesforce", "hubspot"])
+    setup.add_argument("--apply", action="store_true", help="create what is missing")
+    _config_arg(setup)
+    setup.set_defaults(func=cmd_setup)
+
+    box = sub.add_parser("outbox", help="parked CRM changes: list them or retry them")
+    box_sub = box.add_subparsers(dest="action", required=True)
+    parked = box_sub.add_parser("parked", help="list parked changes with the CRM's message")
+    parked.add_argument("--limit", type=int, default=100)
+    retry = box_sub.add_parser("retry", help="queue parked changes again")
+    retry.add_argument("--all", action="store_true", help="every parked change")
+    retry.add_argument("ids", nargs="*", type=int, help="outbox ids")
+    for command in (parked, retry):
+        _config_arg(command)
+        command.add_argument("--store", help="store URL (overrides connector.yaml)")
+        command.set_defaults(func=cmd_outbox)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Fairness and monitoring pages for managers and operators (behind sign-in)."""
