@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -94,31 +95,45 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _runtime(args: argparse.Namespace) -> Any:
-    from connector.logs import configure_logging
-    from connector.runtime import build_runtime
+    from connector.logs import configure_logging, redact_secrets
+    from connector.runtime import build_runtime, secret_values
 
     rt = build_runtime(args.config, store=getattr(args, "store", None))
     configure_logging(rt.connector.log_level)
+    redact_secrets(secret_values(rt.connector))
     return rt
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the webhooks, health checks (and the in-process worker unless disabled)."""
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
     from connector.app import create_app
+    from connector.webhooks.receiver import redact_path
     from connector.worker import Worker
+
+    class Handler(WSGIRequestHandler):
+        """Access log lines without the Outbound Message URL token."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            self.requestline = redact_path(self.requestline)
+            super().log_request(code, size)
 
     rt = _runtime(args)
     worker = Worker(rt) if rt.connector.worker.in_server and not args.no_worker else None
     if worker is not None:
         signal.signal(signal.SIGHUP, lambda *_: worker.reload_requested.set())
         worker.start_thread()
-    server = make_server(args.host, args.port, create_app(rt), threaded=True)
+    server = make_server(
+        args.host, args.port, create_app(rt), threaded=True, request_handler=Handler
+    )
     print(
         f"leadpool serving on http://{args.host}:{server.port} (crm {rt.adapter.crm})", flush=True
     )
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+    # shutdown() waits for serve_forever() to return, so it must not run on the serving thread.
+    signal.signal(
+        signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

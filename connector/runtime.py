@@ -50,13 +50,33 @@ def store_url(settings: ConnectorConfig, override: str | None = None) -> str:
     return settings.store.url
 
 
-def make_adapter(settings: ConnectorConfig, engine: Engine, clock: Clock) -> CRMAdapter:
-    """The adapter for the configured CRM."""
+def secret_env_names(settings: ConnectorConfig) -> list[str]:
+    """The names of every environment variable connector.yaml says holds a secret."""
+    names: list[str | None] = [settings.dashboard.secret_key_env, settings.dashboard.token_env]
+    names += [user.password_hash_env for user in settings.dashboard.users]
+    if settings.salesforce is not None:
+        sf, auth = settings.salesforce, settings.salesforce.auth
+        names += [sf.outbound_token_env, sf.events_secret_env, sf.basic_auth_password_env]
+        names += [auth.password_env, auth.security_token_env, auth.session_id_env]
+    if settings.hubspot is not None:
+        names += [settings.hubspot.token_env, settings.hubspot.client_secret_env]
+    return [n for n in names if n]
+
+
+def secret_values(settings: ConnectorConfig) -> list[str]:
+    """The secret values currently set, so logs can mask them."""
+    return [v for n in secret_env_names(settings) if (v := os.environ.get(n))]
+
+
+def make_adapter(
+    settings: ConnectorConfig, engine: Engine, clock: Clock, read_fields: tuple[str, ...] = ()
+) -> CRMAdapter:
+    """The adapter for the configured CRM (reading at least `read_fields` of a lead)."""
     if settings.crm == "sandbox":
         return SandboxCRM(engine, clock)
     from connector.adapters.factory import crm_adapter
 
-    adapter: CRMAdapter = crm_adapter(settings, clock)
+    adapter: CRMAdapter = crm_adapter(settings, clock, read_fields)
     return adapter
 
 
@@ -81,7 +101,7 @@ def build_runtime(
     engine = open_engine(url)
     if run_migrations:
         migrate(engine)
-    adapter = adapter or make_adapter(settings, engine, clock)
+    adapter = adapter or make_adapter(settings, engine, clock, holder.routing().read_fields())
     service = Service(engine, holder.routing, adapter, clock)
     sandbox = adapter if isinstance(adapter, SandboxCRM) else None
     return Runtime(holder, engine, adapter, service, clock, sandbox)

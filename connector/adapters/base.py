@@ -112,6 +112,10 @@ class CRMAdapter(Protocol):
         """Return the lead as the CRM holds it, or None when the id is unknown."""
         ...
 
+    def fetch_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        """Return the leads the CRM knows among lead_ids, in as few calls as it allows."""
+        ...
+
     def list_users(self) -> list[CRMUser]:
         """Return the CRM users reps can map to."""
         ...

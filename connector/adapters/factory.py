@@ -8,8 +8,12 @@ from connector.config.connector_models import ConnectorConfig
 from connector.errors import ConfigError
 
 
-def crm_adapter(settings: ConnectorConfig, clock: Clock) -> CRMAdapter:
-    """The adapter for connector.yaml's `crm:` (secrets are read from the environment)."""
+def crm_adapter(
+    settings: ConnectorConfig, clock: Clock, read_fields: tuple[str, ...] = ()
+) -> CRMAdapter:
+    """The adapter for connector.yaml's `crm:`; secrets are read from the environment."""
+    # HubSpot returns only the properties a read names, so the fields routing needs
+    # (`read_fields`) are added to what it fetches.
     if settings.crm == "salesforce" and settings.salesforce is not None:
         from connector.adapters.salesforce import SalesforceAdapter, SalesforceSettings
         from connector.adapters.salesforce_auth import AuthMode, SalesforceAuth
@@ -45,6 +49,7 @@ def crm_adapter(settings: ConnectorConfig, clock: Clock) -> CRMAdapter:
                 host=hs.host,
                 object_type=hs.object_type,
                 requests_per_10s=hs.requests_per_10s,
+                extra_properties=read_fields,
             ),
             clock=clock,
         )

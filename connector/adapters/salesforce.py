@@ -179,6 +179,11 @@ class SalesforceAdapter:
             created_at=_parse_datetime(fields.get("CreatedDate")),
         )
 
+    def fetch_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        """Return the leads Salesforce knows among lead_ids, one read each (rarely needed)."""
+        found = {i: self.fetch_lead(i) for i in dict.fromkeys(lead_ids)}
+        return {i: record for i, record in found.items() if record is not None}
+
     def list_users(self) -> list[CRMUser]:
         """Return the standard (licensed) users reps can map to."""
         rows = self._query("SELECT Id, Name, Email, IsActive FROM User WHERE UserType = 'Standard'")

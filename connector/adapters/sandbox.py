@@ -117,6 +117,11 @@ class SandboxCRM:
             return None
         return LeadRecord(row.id, row.owner, dict(row.fields), utc(row.created_at))
 
+    def fetch_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        """Return the sandbox leads among lead_ids."""
+        found = {i: self.fetch_lead(i) for i in dict.fromkeys(lead_ids)}
+        return {i: record for i, record in found.items() if record is not None}
+
     def list_users(self) -> list[CRMUser]:
         """Return the sandbox users."""
         with self.engine.connect() as conn:

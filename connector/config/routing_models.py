@@ -308,6 +308,15 @@ class RoutingConfig(Strict):
             return self.slas[route.sla]
         return SlaPolicy(contact_within=parse_duration(route.sla))
 
+    def read_fields(self) -> tuple[str, ...]:
+        """Every CRM field routing reads: the named fields, route conditions, pool previews."""
+        special = {"score", "account_owner", "email_domain"}
+        f = self.fields
+        names = [f.score, f.status, f.email, f.company, f.last_contacted, f.converted]
+        names += [key for route in self.routes for key in route.when if key not in special]
+        names += [name for pool in self.pools.values() for name in pool.preview_fields]
+        return tuple(dict.fromkeys(n for n in names if n))
+
     def rep(self, rep_id: str) -> Rep | None:
         """Find a rep by id."""
         return self._by_id.get(rep_id)

@@ -44,7 +44,17 @@ def close_tasks(tx: Tx, lead: LeadRow, *kinds: TaskKind) -> None:
     for task in journal.open_tasks(tx.conn, lead.crm, lead.lead_id):
         if task.kind in kinds:
             journal.close_task(tx.conn, task.key)
-            tx.write(CompleteTask(task.key, task.crm_task_id or ""))
+            tx.write(CompleteTask(task.key, task.crm_task_id or ""), lead.lead_id)
+
+
+def clear_hold(tx: Tx, lead: LeadRow, end_reason: str | None) -> None:
+    """Drop what the lead's previous hold left: timers, open SLA/claim tasks, the assignment."""
+    if lead.state == LeadState.NEW:  # nothing was ever set for a lead seen for the first time
+        return
+    if end_reason is not None:
+        journal.end_open_assignment(tx.conn, lead.crm, lead.lead_id, tx.now, end_reason)
+    close_tasks(tx, lead, TaskKind.SLA, TaskKind.CLAIM)
+    timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
 
 
 def apply_decision(tx: Tx, lead: LeadRow, decision: Decision, actor: str = LEADPOOL) -> LeadRow:
@@ -63,9 +73,7 @@ def assign(tx: Tx, lead: LeadRow, rep_id: str, decision: Decision, actor: str) -
     rep = tx.cfg.rep(rep_id)
     assert rep is not None, f"decision names unknown rep {rep_id}"
     source = decision.source or Source.PUSH
-    journal.end_open_assignment(tx.conn, lead.crm, lead.lead_id, tx.now, END_REASSIGNED)
-    close_tasks(tx, lead, TaskKind.SLA, TaskKind.CLAIM)
-    timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
+    clear_hold(tx, lead, END_REASSIGNED)
     journal.add_assignment(
         tx.conn,
         lead.crm,
@@ -135,8 +143,7 @@ def to_pool(
     """Put the lead in a pool (owner = the pool's queue) and start its escalation ladder."""
     pooled_at = lead.pooled_at if keep_age and lead.pooled_at else tx.now
     steps_done = lead.escalation_step if keep_age else 0
-    timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
-    close_tasks(tx, lead, TaskKind.SLA, TaskKind.CLAIM)
+    clear_hold(tx, lead, None)
     nxt = routing_timers.next_escalation(tx.cfg, pool, pooled_at, steps_done)
     if nxt is not None:
         step, due = nxt
@@ -172,9 +179,7 @@ def to_pool(
 def to_manager(tx: Tx, lead: LeadRow, team: str | None, reason: str, actor: str) -> LeadRow:
     """Hand the lead to a manager for review, with a task saying why."""
     manager = manager_of(tx.cfg, team)
-    timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
-    close_tasks(tx, lead, TaskKind.SLA, TaskKind.CLAIM)
-    journal.end_open_assignment(tx.conn, lead.crm, lead.lead_id, tx.now, END_REASSIGNED)
+    clear_hold(tx, lead, END_REASSIGNED)
     owner_crm = manager.crm_user if manager else lead.owner_crm
     if manager is not None:
         tx.mark(lead.lead_id, LeadState.MANAGER_REVIEW, reason, owner=manager.crm_user)

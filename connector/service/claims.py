@@ -11,7 +11,7 @@ from connector.config.routing_models import Rep
 from connector.lifecycle import END_REASSIGNED, END_RELEASED, LeadState, Source, TaskKind, TimerKind
 from connector.routing.claims import Accept, ClaimContext, ClaimLead, Reject
 from connector.routing.state import RepLoad
-from connector.service.actions import close_tasks, to_pool, update
+from connector.service.actions import clear_hold, close_tasks, to_pool, update
 from connector.service.context import LEADPOOL, Tx, same_crm_id
 from connector.store import journal, leads, timers
 from connector.store.rows import LeadRow
@@ -178,9 +178,7 @@ def manual(
     by = changed_by or "a CRM user"
     who = rep.label if rep else new_owner
     reason = f"owner set by hand to {who} by {by}: kept as a manual assignment"
-    journal.end_open_assignment(tx.conn, lead.crm, lead.lead_id, tx.now, END_REASSIGNED)
-    timers.cancel_lead_timers(tx.conn, lead.crm, lead.lead_id)
-    close_tasks(tx, lead, TaskKind.SLA, TaskKind.CLAIM)
+    clear_hold(tx, lead, END_REASSIGNED)
     if rep is not None:
         journal.add_assignment(
             tx.conn,

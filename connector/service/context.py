@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
@@ -34,6 +35,7 @@ class Tx:
     event_key: str | None = None
     writes: int = 0
     notes: list[str] = field(default_factory=list)
+    rotation_versions: dict[str, int] = field(default_factory=dict)
 
     def audit(self, lead_id: str, actor: str, action: str, reason: str, **details: Any) -> None:
         """Write one audit row for the lead."""
@@ -42,10 +44,10 @@ class Tx:
         )
         self.notes.append(reason)
 
-    def write(self, change: Change) -> None:
-        """Queue a CRM change in the outbox (flushed by the worker after commit)."""
+    def write(self, change: Change, lead_id: str) -> None:
+        """Queue a CRM change for a lead in the outbox (flushed by the worker after commit)."""
         kind, payload = encode_change(change)
-        outbox.enqueue(self.conn, self.crm, _lead_of(change), kind, payload, self.now)
+        outbox.enqueue(self.conn, self.crm, lead_id, kind, payload, self.now)
         self.writes += 1
 
     def mark(self, lead_id: str, status: str, reason: str, **kw: Any) -> None:
@@ -53,7 +55,8 @@ class Tx:
         fields = LeadpoolFields(
             status, reason, kw.pop("source", None), kw.pop("lock_expires", None)
         )
-        self.write(UpdateLead(lead_id, kw.pop("owner", None), kw.pop("pool", None), fields))
+        change = UpdateLead(lead_id, kw.pop("owner", None), kw.pop("pool", None), fields)
+        self.write(change, lead_id)
 
     def task(
         self,
@@ -67,7 +70,7 @@ class Tx:
         """Create a CRM task for a user and remember it; returns leadpool's task key."""
         key = f"{kind}-{uuid.uuid4().hex[:20]}"
         journal.add_task(self.conn, key, self.crm, lead_id, owner_user, kind, subject, due)
-        self.write(CreateTask(key, lead_id, owner_user, subject, due, body))
+        self.write(CreateTask(key, lead_id, owner_user, subject, due, body), lead_id)
         return key
 
     # -- config-derived helpers -------------------------------------------------------------
@@ -114,31 +117,24 @@ class Tx:
         day, week = self.day_bounds()
         window = self.cfg.claims.diversity.window if self.cfg.claims.diversity else 0
         reps = [r.id for r in self.cfg.reps]
-        raw = journal.rep_loads(self.conn, reps, day, week, window)
-        released = history.releases_since(self.conn, reps, day)
-        return {
-            rep: RepLoad(
-                open_leads=load.open_leads,
-                assigned_today=load.assigned_today,
-                assigned_week=load.assigned_week,
-                open_claims=load.open_claims,
-                claims_today=load.claims_today,
-                releases_today=released.get(rep, 0),
-                recent_claim_scores=load.recent_claim_scores,
-            )
-            for rep, load in raw.items()
-        }
+        return journal.rep_loads(self.conn, reps, day, week, window)
 
-    def routing_state(self, exclude: frozenset[str] = frozenset()) -> RoutingState:
-        """Loads, rotation cursors and escalation priorities as routing needs them."""
-        rotations = {key: state for key, (state, _v) in history.all_rotations(self.conn).items()}
+    def routing_state(
+        self, exclude: frozenset[str] = frozenset(), *, escalation: bool = False
+    ) -> RoutingState:
+        """Loads, rotation cursors and (for escalations) priorities, read only when used."""
         return RoutingState(
             now=self.now,
-            loads=self.loads(),
-            rotations=rotations,
-            priority_reps=self.priority_reps(),
+            loads=Lazy(self.loads),
+            rotations=Lazy(self._rotations),
+            priority_reps=self.priority_reps() if escalation else frozenset(),
             exclude=exclude,
         )
+
+    def _rotations(self) -> dict[str, dict[str, Any]]:
+        stored = history.all_rotations(self.conn)
+        self.rotation_versions.update({key: version for key, (_s, version) in stored.items()})
+        return {key: state for key, (state, _v) in stored.items()}
 
     def priority_reps(self) -> frozenset[str]:
         """Reps who ended yesterday under the daily claim floor (first in escalations)."""
@@ -154,14 +150,37 @@ class Tx:
     def save_rotations(self, updates: dict[str, Any] | Any) -> None:
         """Persist rotation states a decision moved (compare-and-set on each)."""
         for key, state in dict(updates).items():
-            current = journal.get_rotation(self.conn, key)
-            journal.put_rotation(
-                self.conn, key, dict(state), None if current is None else current[1]
-            )
+            version = self.rotation_versions.get(key)
+            if version is None:
+                current = journal.get_rotation(self.conn, key)
+                version = None if current is None else current[1]
+            journal.put_rotation(self.conn, key, dict(state), version)
+            self.rotation_versions[key] = (version or 0) + 1
 
 
-def _lead_of(change: Change) -> str:
-    return change.lead_id if hasattr(change, "lead_id") else ""
+V = TypeVar("V")
+
+
+class Lazy(Mapping[str, V]):
+    """A mapping filled by a loader on first use (routing often needs no loads at all)."""
+
+    def __init__(self, loader: Callable[[], Mapping[str, V]]) -> None:
+        self._loader = loader
+        self._data: Mapping[str, V] | None = None
+
+    def _get(self) -> Mapping[str, V]:
+        if self._data is None:
+            self._data = self._loader()
+        return self._data
+
+    def __getitem__(self, key: str) -> V:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 def same_crm_id(a: str | None, b: str | None) -> bool:

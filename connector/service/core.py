@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -13,7 +14,7 @@ from connector.adapters.base import CRMAdapter, LeadRecord
 from connector.clock import Clock
 from connector.config.routing_models import RoutingConfig
 from connector.errors import UnknownLead
-from connector.events import Crm, EventKind, LeadEvent
+from connector.events import Crm, LeadEvent
 from connector.service import fired, intake
 from connector.service.context import Tx
 from connector.store import journal, leads, timers
@@ -65,29 +66,39 @@ class Service:
 
     def ingest(self, events: Sequence[LeadEvent]) -> list[Outcome]:
         """Apply events in order, each in its own transaction; returns one outcome per event."""
-        return [self.ingest_one(event) for event in events]
+        records = self._prefetch(events)
+        outcomes = []
+        for event in events:
+            apply = partial(self._apply, event=event, records=records)
+            outcomes.append(self._in_tx(apply, event.event_key))
+        return outcomes
 
     def ingest_one(self, event: LeadEvent) -> Outcome:
         """Apply one event: dedupe, load the lead (fetching it from the CRM if new), decide."""
-        record = self._prefetch(event)
-        return self._in_tx(lambda tx: self._apply(tx, event, record), event.event_key)
+        return self.ingest([event])[0]
 
-    def _prefetch(self, event: LeadEvent) -> LeadRecord | None:
-        # CRM calls stay outside transactions; only a lead we don't know yet needs one, and
-        # only when the event lacks its fields (HubSpot creation events carry none).
-        if event.kind != EventKind.CREATED and event.fields:
-            return None
+    def _prefetch(self, events: Sequence[LeadEvent]) -> dict[str, LeadRecord | None]:
+        # CRM calls stay outside transactions, and a delivery's unknown leads are read in one
+        # batch. Only events that are not a snapshot of the lead need a read: HubSpot events
+        # carry at most the one property that changed; Salesforce messages carry the fields.
+        wanted = [e.lead_id for e in events if _needs_record(e)]
+        if not wanted:
+            return {}
         with self.engine.connect() as conn:
-            if leads.get_lead(conn, self.crm, event.lead_id) is not None:
-                return None
-        return self.adapter.fetch_lead(event.lead_id)
+            known = leads.known_ids(conn, self.crm, wanted)
+        missing = [i for i in dict.fromkeys(wanted) if i not in known]
+        if not missing:
+            return {}
+        found = self.adapter.fetch_leads(missing)
+        return {i: found.get(i) for i in missing}
 
-    def _apply(self, tx: Tx, event: LeadEvent, record: LeadRecord | None) -> Outcome:
+    def _apply(self, tx: Tx, event: LeadEvent, records: dict[str, LeadRecord | None]) -> Outcome:
         if not journal.mark_event_seen(tx.conn, self.crm, event.event_key, event.lead_id, tx.now):
             return Outcome(event.lead_id, "duplicate", reason="event already applied")
         lead = leads.get_lead(tx.conn, self.crm, event.lead_id)
         if lead is None:
-            if record is None and not event.fields:
+            record = records.get(event.lead_id)
+            if record is None and _needs_record(event):
                 reason = f"the CRM does not know lead {event.lead_id}"
                 tx.audit(event.lead_id, "crm", "unknown_lead", reason, kind=event.kind)
                 return Outcome(event.lead_id, "unknown_lead", reason=reason)
@@ -121,3 +132,8 @@ class Service:
             return Outcome(after.lead_id, "fired", after.state, "; ".join(tx.notes[-2:]))
 
         return self._in_tx(work, f"timer:{timer.kind}:{timer.id}")
+
+
+def _needs_record(event: LeadEvent) -> bool:
+    """Whether a first event about a lead lacks what routing needs (the CRM must be read)."""
+    return not event.fields or event.crm == Crm.HUBSPOT

@@ -40,7 +40,8 @@ def _lock_expired(tx: Tx, lead: LeadRow) -> LeadRow:
 def _escalate(tx: Tx, lead: LeadRow, step: int) -> LeadRow:
     if lead.state != LeadState.POOLED or lead.pool is None:
         return lead
-    decision = routing_timers.escalate(tx.cfg, lead.pool, step, tx.facts(lead), tx.routing_state())
+    state = tx.routing_state(escalation=True)
+    decision = routing_timers.escalate(tx.cfg, lead.pool, step, tx.facts(lead), state)
     ladder = tx.cfg.pools[lead.pool].escalation
     if decision.action != "assign" and ladder[step].assign is not None and step + 1 < len(ladder):
         # Nobody could take it now: the lead waits in the pool for the next rung.

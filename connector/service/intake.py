@@ -42,8 +42,7 @@ def new_lead(tx: Tx, event: LeadEvent, record: LeadRecord | None) -> LeadRow:
     )
     leads.insert_lead(tx.conn, row)
     tx.audit(event.lead_id, "crm", "received", f"new lead from {tx.crm}", kind=event.kind)
-    stored = leads.get_lead(tx.conn, tx.crm, event.lead_id)
-    assert stored is not None
+    stored = row
     if _is_converted(tx, fields, event):
         return convert(tx, stored, "arrived already converted")
     decision = rules.route_lead(tx.cfg, tx.facts(stored), tx.routing_state())

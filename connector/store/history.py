@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,19 +9,6 @@ from sqlalchemy import Connection, func, select
 
 from connector.store.rows import db_time
 from connector.store.tables import assignments, rotations
-
-
-def releases_since(conn: Connection, reps: Sequence[str], since: datetime) -> dict[str, int]:
-    """How many claimed leads each rep let go back to a pool since a time."""
-    a = assignments
-    query = (
-        select(a.c.rep, func.count())
-        .where(
-            a.c.rep.in_(list(reps)), a.c.end_reason == "released", a.c.ended_at >= db_time(since)
-        )
-        .group_by(a.c.rep)
-    )
-    return {rep: int(n) for rep, n in conn.execute(query)}
 
 
 def claims_between(conn: Connection, start: datetime, end: datetime) -> dict[str, int]:

@@ -6,9 +6,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from connector.store.engine import ConcurrentUpdate, MissingRow, dialect_insert
+from connector.store.prepared import prepared
 from connector.store.rows import AssignmentRow, AuditRow, RepLoad, TaskRow, db_time
 from connector.store.tables import (
     assignments,
@@ -19,19 +31,35 @@ from connector.store.tables import (
     tasks,
 )
 
+_AUDIT_INSERT = audit.insert()
+_ASSIGNMENT_INSERT = assignments.insert().returning(assignments.c.id)
+_END_ASSIGNMENT = (
+    update(assignments)
+    .where(
+        assignments.c.crm == bindparam("w_crm"),
+        assignments.c.lead_id == bindparam("w_lead_id"),
+        assignments.c.ended_at.is_(None),
+    )
+    .values(ended_at=bindparam("v_ended_at"), end_reason=bindparam("v_end_reason"))
+    .returning(*assignments.columns)
+)
+
 
 def mark_event_seen(
     conn: Connection, crm: str, event_key: str, lead_id: str | None, at: datetime
 ) -> bool:
     """Record a delivery's event key; False when it was seen before (a CRM retry)."""
-    stmt = (
-        dialect_insert(conn, events_seen)
-        .values(crm=crm, event_key=event_key, lead_id=lead_id, received_at=db_time(at))
-        .on_conflict_do_nothing(index_elements=["crm", "event_key"])
-        .returning(events_seen.c.event_key)
+    stmt = prepared(
+        ("seen", conn.dialect.name),
+        lambda: (
+            dialect_insert(conn, events_seen)
+            .on_conflict_do_nothing(index_elements=["crm", "event_key"])
+            .returning(events_seen.c.event_key)
+        ),
     )
+    values = {"crm": crm, "event_key": event_key, "lead_id": lead_id, "received_at": db_time(at)}
     # RETURNING, not rowcount: drivers need not report a rowcount for INSERT.
-    return conn.execute(stmt).first() is not None
+    return conn.execute(stmt, values).first() is not None
 
 
 def add_audit(
@@ -47,16 +75,17 @@ def add_audit(
 ) -> None:
     """Append one line to a lead's timeline."""
     conn.execute(
-        audit.insert().values(
-            crm=crm,
-            lead_id=lead_id,
-            at=db_time(at),
-            actor=actor,
-            action=action,
-            reason=reason,
-            event_key=event_key,
-            details=dict(details or {}),
-        )
+        _AUDIT_INSERT,
+        {
+            "crm": crm,
+            "lead_id": lead_id,
+            "at": db_time(at),
+            "actor": actor,
+            "action": action,
+            "reason": reason,
+            "event_key": event_key,
+            "details": dict(details or {}),
+        },
     )
 
 
@@ -189,36 +218,26 @@ def add_assignment(
     pool_mean_score: float | None = None,
 ) -> int:
     """Record that a rep now holds a lead (push, claim, escalation, manual); returns its id."""
-    stmt = (
-        assignments.insert()
-        .values(
-            crm=crm,
-            lead_id=lead_id,
-            rep=rep,
-            source=source,
-            at=db_time(at),
-            route=route,
-            pool=pool,
-            score=score,
-            pool_mean_score=pool_mean_score,
-        )
-        .returning(assignments.c.id)
-    )
-    return int(conn.execute(stmt).scalar_one())
+    values = {
+        "crm": crm,
+        "lead_id": lead_id,
+        "rep": rep,
+        "source": source,
+        "at": db_time(at),
+        "route": route,
+        "pool": pool,
+        "score": score,
+        "pool_mean_score": pool_mean_score,
+    }
+    return int(conn.execute(_ASSIGNMENT_INSERT, values).scalar_one())
 
 
 def end_open_assignment(
     conn: Connection, crm: str, lead_id: str, at: datetime, reason: str
 ) -> AssignmentRow | None:
     """End the lead's open assignment (released, rejected, reassigned, ...); None if none."""
-    a = assignments
-    stmt = (
-        update(a)
-        .where(a.c.crm == crm, a.c.lead_id == lead_id, a.c.ended_at.is_(None))
-        .values(ended_at=db_time(at), end_reason=reason)
-        .returning(*a.columns)
-    )
-    ended = [AssignmentRow.from_row(r) for r in conn.execute(stmt).mappings()]
+    params = {"w_crm": crm, "w_lead_id": lead_id, "v_ended_at": db_time(at), "v_end_reason": reason}
+    ended = [AssignmentRow.from_row(r) for r in conn.execute(_END_ASSIGNMENT, params).mappings()]
     # Only one is ever open; should history hold more, all end and the newest is reported.
     return max(ended, key=lambda r: r.id) if ended else None
 
@@ -254,56 +273,79 @@ def rep_loads(
     if not wanted:
         return {}
     day, week = db_time(day_start), db_time(week_start)
-    a = assignments
-    kept = or_(a.c.end_reason.is_(None), a.c.end_reason != "rejected")
-    is_open = a.c.ended_at.is_(None)
-    is_pull = a.c.source == "pull"
-
-    def tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    counts = (
-        select(
-            a.c.rep,
-            tally(is_open),
-            tally(and_(kept, a.c.at >= day)),
-            tally(and_(kept, a.c.at >= week)),
-            tally(and_(is_pull, is_open, a.c.contacted_at.is_(None))),
-            tally(and_(is_pull, kept, a.c.at >= day)),
-        )
-        .where(a.c.rep.in_(wanted), or_(is_open, a.c.at >= min(day, week)))
-        .group_by(a.c.rep)
-    )
-    totals = {row[0]: tuple(int(n) for n in row[1:]) for row in conn.execute(counts)}
+    params = {"reps": wanted, "day": day, "week": week, "since": min(day, week)}
+    totals = {
+        row[0]: tuple(int(n) for n in row[1:])
+        for row in conn.execute(prepared("rep_load_counts", _load_counts), params)
+    }
     scores: dict[str, list[float | None]] = {rep: [] for rep in wanted}
     if diversity_window > 0:
-        ranked = (
-            select(
-                a.c.rep,
-                a.c.score,
-                func.row_number()
-                .over(partition_by=a.c.rep, order_by=(a.c.at.desc(), a.c.id.desc()))
-                .label("n"),
-            )
-            .where(a.c.rep.in_(wanted), is_pull, kept)
-            .subquery()
-        )
-        recent = (
-            select(ranked.c.rep, ranked.c.score)
-            .where(ranked.c.n <= diversity_window)
-            .order_by(ranked.c.rep, ranked.c.n)
-        )
-        for rep, score in conn.execute(recent):
+        recent = prepared("rep_recent_scores", _recent_scores)
+        for rep, score in conn.execute(recent, {"reps": wanted, "window": diversity_window}):
             scores[rep].append(score)
     loads: dict[str, RepLoad] = {}
     for rep in reps:
-        open_leads, today, week_n, open_claims, claims_today = totals.get(rep, (0, 0, 0, 0, 0))
+        open_leads, today, week_n, open_claims, claims_today, released = totals.get(
+            rep, (0, 0, 0, 0, 0, 0)
+        )
         loads[rep] = RepLoad(
             open_leads=open_leads,
             assigned_today=today,
             assigned_week=week_n,
             open_claims=open_claims,
             claims_today=claims_today,
+            releases_today=released,
             recent_claim_scores=tuple(scores[rep]),
         )
     return loads
+
+
+def _tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _load_counts() -> Any:
+    a = assignments
+    day: BindParameter[datetime] = bindparam("day")
+    week: BindParameter[datetime] = bindparam("week")
+    kept = or_(a.c.end_reason.is_(None), a.c.end_reason != "rejected")
+    is_open = a.c.ended_at.is_(None)
+    is_pull = a.c.source == "pull"
+    released_today = and_(a.c.end_reason == "released", a.c.ended_at >= day)
+    return (
+        select(
+            a.c.rep,
+            _tally(is_open),
+            _tally(and_(kept, a.c.at >= day)),
+            _tally(and_(kept, a.c.at >= week)),
+            _tally(and_(is_pull, is_open, a.c.contacted_at.is_(None))),
+            _tally(and_(is_pull, kept, a.c.at >= day)),
+            _tally(released_today),
+        )
+        .where(
+            a.c.rep.in_(bindparam("reps", expanding=True)),
+            or_(is_open, a.c.at >= bindparam("since"), a.c.ended_at >= day),
+        )
+        .group_by(a.c.rep)
+    )
+
+
+def _recent_scores() -> Any:
+    a = assignments
+    kept = or_(a.c.end_reason.is_(None), a.c.end_reason != "rejected")
+    ranked = (
+        select(
+            a.c.rep,
+            a.c.score,
+            func.row_number()
+            .over(partition_by=a.c.rep, order_by=(a.c.at.desc(), a.c.id.desc()))
+            .label("n"),
+        )
+        .where(a.c.rep.in_(bindparam("reps", expanding=True)), a.c.source == "pull", kept)
+        .subquery()
+    )
+    return (
+        select(ranked.c.rep, ranked.c.score)
+        .where(ranked.c.n <= bindparam("window"))
+        .order_by(ranked.c.rep, ranked.c.n)
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, func, select, update
+from sqlalchemy import Connection, DateTime, bindparam, func, select, update
 
 from connector.store.engine import ConcurrentUpdate, dialect_insert
+from connector.store.prepared import prepared
 from connector.store.rows import LeadRow, db_time, db_time_or_none
 from connector.store.tables import leads
 
@@ -18,28 +19,32 @@ _TIME_COLUMNS = frozenset(c.name for c in leads.columns if isinstance(c.type, Da
 _UPDATABLE = frozenset(c.name for c in leads.columns) - {"id", "crm", "lead_id", "version"}
 
 
+_GET = select(leads).where(
+    leads.c.crm == bindparam("w_crm"), leads.c.lead_id == bindparam("w_lead_id")
+)
+_ROW_FIELDS = tuple(f.name for f in fields(LeadRow))
+
+
 def get_lead(conn: Connection, crm: str, lead_id: str) -> LeadRow | None:
     """Load one lead, or None when leadpool has never seen it."""
-    row = (
-        conn.execute(select(leads).where(leads.c.crm == crm, leads.c.lead_id == lead_id))
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_GET, {"w_crm": crm, "w_lead_id": lead_id}).mappings().first()
     return None if row is None else LeadRow.from_row(row)
 
 
 def insert_lead(conn: Connection, row: LeadRow) -> None:
     """Store a new lead; ConcurrentUpdate when another transaction stored it first."""
-    values = _to_db(asdict(row))
+    values = _to_db({name: getattr(row, name) for name in _ROW_FIELDS})
     values["fields"] = dict(row.fields)
-    stmt = (
-        dialect_insert(conn, leads)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["crm", "lead_id"])
-        .returning(leads.c.id)
+    stmt = prepared(
+        ("insert_lead", conn.dialect.name),
+        lambda: (
+            dialect_insert(conn, leads)
+            .on_conflict_do_nothing(index_elements=["crm", "lead_id"])
+            .returning(leads.c.id)
+        ),
     )
     # RETURNING, not rowcount: drivers need not report a rowcount for INSERT.
-    if conn.execute(stmt).first() is None:
+    if conn.execute(stmt, values).first() is None:
         raise ConcurrentUpdate(f"lead {row.crm}/{row.lead_id} already exists")
 
 
@@ -61,22 +66,38 @@ def cas_update_lead(
     changes["updated_at"] = db_time(values.get("updated_at") or datetime.now(UTC))
     if "fields" in changes:
         changes["fields"] = dict(changes["fields"])
-    stmt = (
-        update(leads)
-        .where(
-            leads.c.crm == crm,
-            leads.c.lead_id == lead_id,
-            leads.c.version == expected_version,
-        )
-        .values(**changes, version=leads.c.version + 1)
-        .returning(*leads.columns)
-    )
-    row = conn.execute(stmt).mappings().first()
+    keys = tuple(sorted(changes))
+    stmt = prepared(("cas_lead", keys), lambda: _cas_statement(keys))
+    params = {f"v_{k}": v for k, v in changes.items()}
+    params.update(w_crm=crm, w_lead_id=lead_id, w_version=expected_version)
+    row = conn.execute(stmt, params).mappings().first()
     if row is None:
         raise ConcurrentUpdate(
             f"lead {crm}/{lead_id} is no longer at version {expected_version} (or is unknown)"
         )
     return LeadRow.from_row(row)
+
+
+def _cas_statement(keys: tuple[str, ...]) -> Any:
+    return (
+        update(leads)
+        .where(
+            leads.c.crm == bindparam("w_crm"),
+            leads.c.lead_id == bindparam("w_lead_id"),
+            leads.c.version == bindparam("w_version"),
+        )
+        .values({**{k: bindparam(f"v_{k}") for k in keys}, "version": leads.c.version + 1})
+        .returning(*leads.columns)
+    )
+
+
+def known_ids(conn: Connection, crm: str, lead_ids: Iterable[str]) -> set[str]:
+    """The ids among lead_ids that leadpool already holds."""
+    wanted = list(dict.fromkeys(lead_ids))
+    if not wanted:
+        return set()
+    query = select(leads.c.lead_id).where(leads.c.crm == crm, leads.c.lead_id.in_(wanted))
+    return set(conn.execute(query).scalars())
 
 
 def pool_waiting(conn: Connection, crm: str, pool: str, limit: int | None = None) -> list[LeadRow]:

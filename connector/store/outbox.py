@@ -27,27 +27,25 @@ from sqlalchemy import (
 from connector.store.rows import Backlog, OutboxRow, db_time, utc
 from connector.store.tables import outbox
 
+_ENQUEUE = outbox.insert().returning(outbox.c.id)
+
 
 def enqueue(
     conn: Connection, crm: str, lead_id: str, kind: str, payload: Mapping[str, Any], at: datetime
 ) -> int:
     """Queue a CRM change, due at once; returns the outbox row id."""
     when = db_time(at)
-    stmt = (
-        outbox.insert()
-        .values(
-            crm=crm,
-            lead_id=lead_id,
-            kind=kind,
-            payload=dict(payload),
-            state="pending",
-            attempts=0,
-            created_at=when,
-            next_try_at=when,
-        )
-        .returning(outbox.c.id)
-    )
-    return int(conn.execute(stmt).scalar_one())
+    values = {
+        "crm": crm,
+        "lead_id": lead_id,
+        "kind": kind,
+        "payload": dict(payload),
+        "state": "pending",
+        "attempts": 0,
+        "created_at": when,
+        "next_try_at": when,
+    }
+    return int(conn.execute(_ENQUEUE, values).scalar_one())
 
 
 def lease_due(

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self
 
+from connector.routing.state import RepLoad
+
+__all__ = ["RepLoad"]
+
 from sqlalchemy import RowMapping
 
 
@@ -171,18 +175,6 @@ class AssignmentRow(_FromRow):
     contacted_at: datetime | None = None
     ended_at: datetime | None = None
     end_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class RepLoad:
-    """What a rep holds and has received, as the routing strategies and claim rules need it."""
-
-    open_leads: int = 0
-    assigned_today: int = 0
-    assigned_week: int = 0
-    open_claims: int = 0
-    claims_today: int = 0
-    recent_claim_scores: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, or_, select, update
 
 from connector.store.engine import dialect_insert
+from connector.store.prepared import prepared
 from connector.store.rows import TimerRow, db_time, db_time_or_none, utc
 from connector.store.tables import timers
 
@@ -25,13 +26,26 @@ def set_timer(
 
     Clearing the lease makes claim_fired_timer refuse a copy a worker leased before.
     """
-    values = {"due_at": db_time(due_at), "payload": dict(payload or {})}
-    stmt = dialect_insert(conn, timers).values(crm=crm, lead_id=lead_id, kind=kind, **values)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["crm", "lead_id", "kind"],
-            set_={**values, "leased_by": None, "lease_until": None},
-        )
+    values = {
+        "crm": crm,
+        "lead_id": lead_id,
+        "kind": kind,
+        "due_at": db_time(due_at),
+        "payload": dict(payload or {}),
+    }
+    conn.execute(prepared(("set_timer", conn.dialect.name), lambda: _upsert(conn)), values)
+
+
+def _upsert(conn: Connection) -> Any:
+    stmt = dialect_insert(conn, timers)
+    return stmt.on_conflict_do_update(
+        index_elements=["crm", "lead_id", "kind"],
+        set_={
+            "due_at": stmt.excluded.due_at,
+            "payload": stmt.excluded.payload,
+            "leased_by": None,
+            "lease_until": None,
+        },
     )
 
 
@@ -44,9 +58,14 @@ def cancel_timer(conn: Connection, crm: str, lead_id: str, kind: str) -> None:
     )
 
 
+_CANCEL_LEAD = delete(timers).where(
+    timers.c.crm == bindparam("w_crm"), timers.c.lead_id == bindparam("w_lead_id")
+)
+
+
 def cancel_lead_timers(conn: Connection, crm: str, lead_id: str) -> None:
     """Remove every timer of a lead (it converted, or left leadpool's hands)."""
-    conn.execute(delete(timers).where(timers.c.crm == crm, timers.c.lead_id == lead_id))
+    conn.execute(_CANCEL_LEAD, {"w_crm": crm, "w_lead_id": lead_id})
 
 
 def lease_due_timers(

@@ -83,8 +83,7 @@ def ingest_delivery(
     """
     tally.event_keys.extend(event.event_key for event in events)
     tally.event_keys.extend(item.event_key for item in unrouted)
-    for event in in_delivery_order(events):
-        outcome = service.ingest_one(event)
+    for outcome in service.ingest(in_delivery_order(events)):
         tally.actions[outcome.action] = tally.actions.get(outcome.action, 0) + 1
         if outcome.action == "duplicate":
             tally.duplicates += 1

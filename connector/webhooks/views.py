@@ -20,6 +20,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from connector import metrics
 from connector.config.connector_models import HubSpotSettings, SalesforceSettings
 from connector.errors import ConnectorError, MalformedPayload, WebhookRejected
 from connector.events import Crm
@@ -119,7 +120,19 @@ def _handle(replies: Replies, work: Callable[[Tally], None]) -> Response:
     return replies.ok(tally)
 
 
+_REJECTION_KINDS = {
+    400: "malformed",
+    401: "unauthorized",
+    404: "wrong_crm",
+    413: "too_large",
+    415: "content_type",
+    500: "misconfigured",
+    503: "store_unavailable",
+}
+
+
 def _refused(replies: Replies, tally: Tally, status: int, reason: str, started: float) -> Response:
+    metrics.webhook_rejected(_REJECTION_KINDS.get(status, str(status)))
     log.warning("webhook refused", extra=_fields(replies, tally, status, started, reason=reason))
     return replies.error(status, reason)
 

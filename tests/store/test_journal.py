@@ -141,6 +141,7 @@ def test_rep_loads_counts_in_grouped_queries(engine: Engine) -> None:
             assigned_week=3,
             open_claims=1,
             claims_today=1,
+            releases_today=1,  # L5, claimed yesterday, released today
             recent_claim_scores=(90.0, None),
         ),
         "bo": RepLoad(open_leads=1, assigned_today=1, assigned_week=1),

@@ -136,8 +136,11 @@ def test_hubspot_contact_events_fixture(hs: Harness) -> None:
 
     assert response.status_code == 200
     assert response.get_json() == {"accepted": 8, "duplicates": 0}
-    # contact.creation carries no properties, so the contact was read from the CRM, once.
-    assert hs.crm.fetched == ["173595202426"]
+    # HubSpot events carry no lead fields, so the two contacts leadpool didn't know were read
+    # from the CRM, in one batch; the CRM doesn't know 173595202499, so it isn't routed.
+    assert (hs.crm.fetched, hs.crm.batch_reads) == (["173595202426", "173595202499"], 1)
+    assert "173595202499" not in lead_rows(hs)
+    assert [lead for lead, _r, _k in audit_of(hs, "unknown_lead")] == ["173595202499"] * 2
     created = lead_rows(hs)["173595202426"]
     # Pushed (score 90), then notes_last_contacted changed: the rep made contact.
     assert (created["route"], created["state"]) == ("hot smb", "WORKING")
@@ -174,7 +177,9 @@ def test_hubspot_docs_sample_with_a_contact_the_crm_does_not_know(hs: Harness) -
 
     assert response.status_code == 200
     assert response.get_json() == {"accepted": 2, "duplicates": 0}
+    # Neither contact is known to the CRM: a property change alone is not enough to route.
     assert audit_of(hs, "unknown_lead") == [
-        ("1246978", "the CRM does not know lead 1246978", "hs:3816279480")
+        ("1246965", "the CRM does not know lead 1246965", "hs:3816279340"),
+        ("1246978", "the CRM does not know lead 1246978", "hs:3816279480"),
     ]
-    assert "1246978" not in lead_rows(hs)
+    assert "1246978" not in lead_rows(hs) and "1246965" not in lead_rows(hs)

@@ -109,6 +109,7 @@ class SeededCRM:
         self.crm = crm
         self.records: dict[str, LeadRecord] = {}
         self.fetched: list[str] = []
+        self.batch_reads = 0
 
     def seed(self, lead_id: str, fields: Mapping[str, Any], owner: str | None = None) -> None:
         """Make the CRM know a lead."""
@@ -118,6 +119,12 @@ class SeededCRM:
         """The seeded record, or None."""
         self.fetched.append(lead_id)
         return self.records.get(lead_id)
+
+    def fetch_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        """The seeded records among lead_ids (one batch read)."""
+        self.fetched.extend(lead_ids)
+        self.batch_reads += 1
+        return {i: self.records[i] for i in lead_ids if i in self.records}
 
     def apply(self, changes: Sequence[Change]) -> list[ChangeResult]:
         """Webhook requests never apply changes; the outbox keeps them."""
