@@ -3,8 +3,9 @@
 Run as `python bench/webhooks.py [--events N] [--clients C] [--stores sqlite,postgres]`.
 For each store it starts `leadpool serve` on 127.0.0.1 (werkzeug, threaded, no worker) and
 posts, from C client threads:
-  - HubSpot batches of 100 `contact.propertyChange` events (hubspotscore) for new contacts,
-    v3-signed; the events carry the score, so no CRM call is made;
+  - HubSpot batches of 100 `contact.creation` events, v3-signed; creation events carry no
+    properties, so each delivery's new contacts are read from a fake HubSpot (one batch read
+    a delivery, over HTTP on 127.0.0.1) before they are routed;
   - Salesforce Outbound Messages of 50 Lead notifications, with the URL token.
 Each event is a new lead routed in its own transaction. It prints accepted events/s and the
 p50/p99 time until the CRM gets its acknowledgement (after the last commit).
@@ -44,12 +45,18 @@ from sqlalchemy.exc import OperationalError
 from connector.store.engine import open_engine
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the fake HubSpot lives with the tests
+
+from tests.fakecrm.hubspot import FakeHubSpot  # noqa: E402
+
 ORG_ID = "00D5e000000KQ2eEAG"
 PUBLIC_BASE_URL = "https://leadpool.example.com"
 SECRETS = {
     "BENCH_SF_OUTBOUND_TOKEN": "bench-outbound-token",
     "BENCH_HS_CLIENT_SECRET": "bench-client-secret",
-    # The adapters want their credentials present; the server never calls the CRM here.
+    "BENCH_HS_TOKEN": "bench-hubspot-token",
+    # The Salesforce adapter wants credentials present; Outbound Messages carry the fields,
+    # so the server never calls Salesforce here.
     "LEADPOOL_SF_USERNAME": "bench@example.com",
     "LEADPOOL_SF_PASSWORD": "unused",
     "LEADPOOL_SF_TOKEN": "unused",
@@ -69,6 +76,8 @@ log_level: WARNING
 crm: hubspot
 hubspot:
   client_secret_env: BENCH_HS_CLIENT_SECRET
+  token_env: BENCH_HS_TOKEN
+  host: "{{HOST}}"
   public_base_url: {PUBLIC_BASE_URL}
 worker:
   in_server: false
@@ -103,8 +112,8 @@ class Figures:
 # -- payloads ---------------------------------------------------------------------------------
 
 
-def hubspot_batches(count: int, size: int, run: str) -> list[bytes]:
-    """Batches of property-change events, each for a new contact, in HubSpot's JSON shape."""
+def hubspot_batches(contact_ids: list[str], size: int) -> list[bytes]:
+    """Batches of contact.creation events for the given contacts, in HubSpot's JSON shape."""
     start = int(datetime.now(UTC).timestamp() * 1000)
     events = [
         {
@@ -113,18 +122,16 @@ def hubspot_batches(count: int, size: int, run: str) -> list[bytes]:
             "portalId": 50687303,
             "appId": 25681700,
             "occurredAt": start + n,
-            "subscriptionType": "contact.propertyChange",
+            "subscriptionType": "contact.creation",
             "attemptNumber": 0,
-            "objectId": int(run, 16) % 10**9 * 10**6 + n,
-            "propertyName": "hubspotscore",
-            "propertyValue": str((n * 37) % 100),
-            "changeSource": "CALCULATED",
+            "objectId": int(contact_id),
+            "changeSource": "CRM_UI",
         }
-        for n in range(count)
+        for n, contact_id in enumerate(contact_ids)
     ]
     return [
         json.dumps(events[i : i + size], separators=(",", ":")).encode()
-        for i in range(0, count, size)
+        for i in range(0, len(events), size)
     ]
 
 
@@ -173,7 +180,9 @@ def hubspot_headers(body: bytes) -> dict[str, str]:
 
 
 @contextmanager
-def serve(crm: str, store_url: str, workdir: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def serve(
+    crm: str, store_url: str, workdir: Path, crm_host: str = ""
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """Run `leadpool serve` for `crm` on the store; yields the process and its port."""
     config = workdir / f"config-{crm}"
     config.mkdir(parents=True, exist_ok=True)
@@ -182,7 +191,7 @@ def serve(crm: str, store_url: str, workdir: Path) -> Iterator[tuple[subprocess.
         for old, new in HUBSPOT_FIELDS.items():
             routing = routing.replace(old, new)
     (config / "routing.yaml").write_text(routing)
-    (config / "connector.yaml").write_text(CONNECTOR_YAML[crm])
+    (config / "connector.yaml").write_text(CONNECTOR_YAML[crm].replace("{HOST}", crm_host))
     env = {**os.environ, **SECRETS, "PYTHONUNBUFFERED": "1"}
     env.pop("LEADPOOL_STORE_URL", None)
     process = subprocess.Popen(
@@ -281,10 +290,20 @@ def run(store: str, events: int, clients: int, workdir: Path) -> None:
     opener = postgres_store() if store == "postgres" else sqlite_store(workdir)
     with opener as url:
         run_id = uuid.uuid4().hex
-        with serve("hubspot", url, workdir) as (_process, port):
-            bodies = hubspot_batches(events, 100, run_id)
-            figures = post_all(port, "/webhooks/hubspot", bodies, hubspot_headers, clients, 100)
-            print(figures.line(f"{store:<8} HubSpot, batches of 100"), flush=True)
+        fake = FakeHubSpot(token=SECRETS["BENCH_HS_TOKEN"]).start()
+        contacts = [
+            fake.portal.add_record(
+                "contacts", hubspotscore=str((n * 37) % 100), email=f"c{n}@bench.example"
+            )
+            for n in range(events)
+        ]
+        try:
+            with serve("hubspot", url, workdir, fake.url) as (_process, port):
+                bodies = hubspot_batches(contacts, 100)
+                figures = post_all(port, "/webhooks/hubspot", bodies, hubspot_headers, clients, 100)
+                print(figures.line(f"{store:<8} HubSpot, batches of 100"), flush=True)
+        finally:
+            fake.stop()
     second = postgres_store() if store == "postgres" else sqlite_store(workdir)
     with second as url, serve("salesforce", url, workdir) as (_process, port):
         token = SECRETS["BENCH_SF_OUTBOUND_TOKEN"]

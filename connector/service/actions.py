@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,19 @@ from connector.service.context import LEADPOOL, Tx
 from connector.store import journal, leads, timers
 from connector.store.rows import LeadRow
 
+UNSAVED = 0  # the version of a lead row not yet inserted
+
 
 def update(tx: Tx, lead: LeadRow, **values: Any) -> LeadRow:
-    """Compare-and-set the lead row (ConcurrentUpdate makes the service retry the event)."""
+    """Compare-and-set the lead row (ConcurrentUpdate makes the service retry the event).
+
+    A lead seen for the first time (version 0) is inserted with its first decision applied,
+    which saves a write on the busiest path.
+    """
+    if lead.version == UNSAVED:
+        row = replace(lead, **values, version=1, updated_at=tx.now)
+        leads.insert_lead(tx.conn, row)
+        return row
     return leads.cas_update_lead(tx.conn, lead.crm, lead.lead_id, lead.version, **values)
 
 

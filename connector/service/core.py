@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connector.adapters.base import CRMAdapter, LeadRecord
 from connector.clock import Clock
@@ -18,7 +18,7 @@ from connector.events import Crm, LeadEvent
 from connector.service import fired, intake
 from connector.service.context import Tx
 from connector.store import journal, leads, timers
-from connector.store.engine import ConcurrentUpdate
+from connector.store.engine import ConcurrentUpdate, is_sqlite
 from connector.store.rows import TimerRow
 
 log = logging.getLogger(__name__)
@@ -52,11 +52,16 @@ class Service:
         self.clock = clock
         self.crm: Crm = adapter.crm
 
-    def _in_tx(self, work: Callable[[Tx], T], event_key: str | None = None) -> T:
+    def _in_tx(
+        self, work: Callable[[Tx], T], event_key: str | None = None, conn: Connection | None = None
+    ) -> T:
+        """Run work in its own transaction, or in a savepoint of `conn`; retry lost CAS."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with self.engine.begin() as conn:
-                    tx = Tx(conn, self.routing(), self.crm, self.clock.now(), event_key)
+                with conn.begin_nested() if conn is not None else self.engine.begin() as scope:
+                    db = conn if conn is not None else scope
+                    assert isinstance(db, Connection)
+                    tx = Tx(db, self.routing(), self.crm, self.clock.now(), event_key)
                     return work(tx)
             except ConcurrentUpdate:
                 if attempt == MAX_ATTEMPTS:
@@ -65,13 +70,15 @@ class Service:
         raise AssertionError("unreachable")
 
     def ingest(self, events: Sequence[LeadEvent]) -> list[Outcome]:
-        """Apply events in order, each in its own transaction; returns one outcome per event."""
+        """Apply a delivery's events in order, each atomically; committed before returning."""
         records = self._prefetch(events)
-        outcomes = []
-        for event in events:
-            apply = partial(self._apply, event=event, records=records)
-            outcomes.append(self._in_tx(apply, event.event_key))
-        return outcomes
+        applies = [(partial(self._apply, event=e, records=records), e.event_key) for e in events]
+        if len(events) < 2 or not is_sqlite(self.engine):
+            return [self._in_tx(apply, key) for apply, key in applies]
+        # SQLite has one writer at a time, so a transaction per event buys no concurrency and
+        # costs a lock round trip each; a delivery shares one, each event in its savepoint.
+        with self.engine.begin() as conn:
+            return [self._in_tx(apply, key, conn) for apply, key in applies]
 
     def ingest_one(self, event: LeadEvent) -> Outcome:
         """Apply one event: dedupe, load the lead (fetching it from the CRM if new), decide."""

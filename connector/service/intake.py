@@ -9,10 +9,10 @@ from connector.adapters.base import LeadRecord
 from connector.events import EventKind, LeadEvent
 from connector.lifecycle import END_CONVERTED, LeadState, TaskKind
 from connector.routing import rules
-from connector.service.actions import apply_decision, close_tasks, update
+from connector.service.actions import UNSAVED, apply_decision, close_tasks, update
 from connector.service.claims import owner_changed
 from connector.service.context import FIELD_TIMES, LEADPOOL, Tx, public_fields, same_crm_id
-from connector.store import journal, leads, timers
+from connector.store import journal, timers
 from connector.store.rows import LeadRow
 
 # Owner field names the CRMs report (Salesforce Lead.OwnerId, HubSpot hubspot_owner_id).
@@ -39,14 +39,13 @@ def new_lead(tx: Tx, event: LeadEvent, record: LeadRecord | None) -> LeadRow:
         score=tx.score_of(fields),
         fields=fields,
         owner_at=event.occurred_at,
+        version=UNSAVED,  # inserted by the first update, with its decision applied
     )
-    leads.insert_lead(tx.conn, row)
     tx.audit(event.lead_id, "crm", "received", f"new lead from {tx.crm}", kind=event.kind)
-    stored = row
     if _is_converted(tx, fields, event):
-        return convert(tx, stored, "arrived already converted")
-    decision = rules.route_lead(tx.cfg, tx.facts(stored), tx.routing_state())
-    return apply_decision(tx, stored, decision)
+        return convert(tx, row, "arrived already converted")
+    decision = rules.route_lead(tx.cfg, tx.facts(row), tx.routing_state())
+    return apply_decision(tx, row, decision)
 
 
 def known_lead(tx: Tx, lead: LeadRow, event: LeadEvent) -> LeadRow:

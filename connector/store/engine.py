@@ -37,6 +37,11 @@ def is_postgres(conn_or_engine: Connection | Engine) -> bool:
     return conn_or_engine.dialect.name == "postgresql"
 
 
+def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
+    """Tell whether the engine or connection talks to SQLite."""
+    return conn_or_engine.dialect.name == "sqlite"
+
+
 def open_engine(url: str) -> Engine:
     """Create an engine for a sqlite:/// or postgresql+psycopg:// URL, tuned for leadpool."""
     try:
