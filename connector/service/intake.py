@@ -11,7 +11,7 @@ from connector.lifecycle import END_CONVERTED, LeadState, TaskKind
 from connector.routing import rules
 from connector.service.actions import UNSAVED, apply_decision, close_tasks, update
 from connector.service.claims import owner_changed
-from connector.service.context import FIELD_TIMES, LEADPOOL, Tx, public_fields, same_crm_id
+from connector.service.context import FIELD_TIMES, Tx, public_fields, same_crm_id
 from connector.store import journal, timers
 from connector.store.rows import LeadRow
 
@@ -157,6 +157,3 @@ def convert(tx: Tx, lead: LeadRow, reason: str) -> LeadRow:
         lock_expires_at=None,
         sla_due_at=None,
     )
-
-
-__all__ = ["LEADPOOL", "contacted", "convert", "known_lead", "new_lead"]

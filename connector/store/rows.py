@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from connector.routing.state import RepLoad
+from connector.routing.state import RepLoad  # re-exported: the store returns routing's RepLoad
 
 __all__ = ["RepLoad"]
 
