@@ -1,23 +1,29 @@
 """Dashboard figures as SQL aggregates, so pages stay fast with a large store.
 
 The figures mean the same as `connector.reporting.build_report` (tests compare the two); this
-module only moves the counting and the time arithmetic into the database.
+module only moves the counting and the time arithmetic into the database. The speed
+percentiles live in `connector.dashboard.speed`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Float, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, select, text
 
 from connector.config.routing_models import RoutingConfig
+from connector.dashboard.speed import (
+    DaySpeed,
+    Spread,
+    minutes_between,
+    speed_and_contact_by_source,
+)
 from connector.lifecycle import END_SLA_BREACH, LeadState
-from connector.reporting import percentile
-from connector.store.rows import utc
+from connector.store.rows import db_time, utc
 from connector.store.tables import assignments, audit, leads, rejections
 
 AGE_BUCKETS = ((5, "< 5m"), (15, "5-15m"), (30, "15-30m"), (60, "30-60m"), (240, "1-4h"))
@@ -33,16 +39,6 @@ class PoolHealth:
     oldest_minutes: float | None = None
     ages: dict[str, int] = field(default_factory=dict)
     escalations_today: int = 0
-
-
-@dataclass
-class DaySpeed:
-    """Median and 90th percentile minutes of one speed measure on one day."""
-
-    day: str
-    p50: float | None
-    p90: float | None
-    n: int
 
 
 @dataclass
@@ -106,21 +102,6 @@ class Overview:
     leads_total: int
 
 
-def minutes_between(conn: Connection, start: Any, end: Any) -> ColumnElement[float]:
-    """SQL for (end - start) in minutes on the connection's engine."""
-    if conn.dialect.name == "sqlite":
-        # julianday() is a float of days: round away its sub-millisecond noise.
-        return func.round((func.julianday(end) - func.julianday(start)) * 1440.0, 4)
-    return cast(func.extract("epoch", end - start) / 60.0, Float)
-
-
-def day_of(conn: Connection, column: Any) -> ColumnElement[str]:
-    """SQL for the UTC calendar day (YYYY-MM-DD) of a timestamp column."""
-    if conn.dialect.name == "sqlite":
-        return func.date(column)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
-
-
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -128,7 +109,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def pool_health(conn: Connection, cfg: RoutingConfig, now: datetime) -> list[PoolHealth]:
     """Leads waiting per pool, their age distribution, oldest, and escalations today."""
     pools = {name: PoolHealth(name) for name in cfg.pools}
-    age = minutes_between(conn, leads.c.pooled_at, now)
+    age = minutes_between(conn, leads.c.pooled_at, db_time(now))
     bucket = case(
         *[(age < limit, label) for limit, label in AGE_BUCKETS], else_=OLDEST_BUCKET
     ).label("bucket")
@@ -148,7 +129,9 @@ def pool_health(conn: Connection, cfg: RoutingConfig, now: datetime) -> list[Poo
     midnight = now.astimezone(ZoneInfo(cfg.timezone)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    escalated = select(audit.c.details).where(audit.c.at >= midnight, audit.c.action == "escalated")
+    escalated = select(audit.c.details).where(
+        audit.c.action == "escalated", audit.c.at >= db_time(midnight)
+    )
     for (details,) in conn.execute(escalated):
         name = (details or {}).get("pool")
         if name in pools:
@@ -156,144 +139,81 @@ def pool_health(conn: Connection, cfg: RoutingConfig, now: datetime) -> list[Poo
     return list(pools.values())
 
 
-def _per_day(rows: list[tuple[str, float | None]]) -> list[DaySpeed]:
-    by_day: dict[str, list[float]] = defaultdict(list)
-    for day, minutes in rows:
-        if minutes is not None and minutes >= 0:
-            by_day[str(day)].append(float(minutes))
-    return [
-        DaySpeed(day, percentile(values, 50), percentile(values, 90), len(values))
-        for day, values in sorted(by_day.items())
-    ]
+def _rep_row(rows: dict[str, RepRow], cfg: RoutingConfig, rep: str) -> RepRow:
+    return rows.setdefault(rep, RepRow(rep, max_open=cfg.claims.max_open))
 
 
-def speed(conn: Connection, since: datetime) -> dict[str, list[DaySpeed]]:
-    """Minutes to assignment, to claim and to contact, p50/p90 per day."""
-    first = (
-        select(
-            assignments.c.crm,
-            assignments.c.lead_id,
-            func.min(assignments.c.at).label("first_at"),
-        )
-        .where(assignments.c.at >= since)
-        .group_by(assignments.c.crm, assignments.c.lead_id)
-        .subquery()
-    )
-    to_assign = select(
-        day_of(conn, first.c.first_at), minutes_between(conn, leads.c.created_at, first.c.first_at)
-    ).join_from(first, leads, and_(leads.c.crm == first.c.crm, leads.c.lead_id == first.c.lead_id))
-    a = assignments.c
-    to_claim = (
-        select(day_of(conn, a.at), minutes_between(conn, leads.c.pooled_at, a.at))
-        .join_from(
-            assignments,
-            leads,
-            and_(leads.c.crm == assignments.c.crm, leads.c.lead_id == assignments.c.lead_id),
-        )
-        .where(assignments.c.at >= since, assignments.c.source == "pull")
-    )
-    to_contact = select(day_of(conn, a.at), minutes_between(conn, a.at, a.contacted_at)).where(
-        a.at >= since, a.contacted_at.is_not(None)
-    )
-    return {
-        "assignment": _per_day([(d, m) for d, m in conn.execute(to_assign)]),
-        "claim": _per_day([(d, m) for d, m in conn.execute(to_claim)]),
-        "contact": _per_day([(d, m) for d, m in conn.execute(to_contact)]),
-    }
-
-
-def rep_table(conn: Connection, cfg: RoutingConfig, since: datetime) -> list[RepRow]:
-    """Per rep: pushes, claims, cherry-pick inputs, releases, rejections, breaches, conversions."""
+def reps_and_sources(
+    conn: Connection, cfg: RoutingConfig, since: datetime, contact: dict[str, Spread]
+) -> tuple[list[RepRow], list[SourceRow]]:
+    """The fairness table per rep and push versus pull per source, from one grouped scan."""
     rows = {r.id: RepRow(r.id, max_open=cfg.claims.max_open) for r in cfg.reps}
     a = assignments.c
-    pull = a.source == "pull"
     stmt = (
         select(
             a.rep,
-            _count(a.source.in_(["push", "account"])),
-            _count(pull),
-            _count(a.source == "escalation"),
-            _count(a.source.not_in(["push", "account", "pull", "escalation"])),
+            a.source,
+            func.count(),
             _count(a.end_reason == "released"),
             _count(a.end_reason == END_SLA_BREACH),
             _count(a.end_reason == "converted"),
-            func.count(),
-            func.avg(case((pull, a.score))),
-            func.avg(case((pull, a.pool_mean_score))),
+            func.avg(a.score),
+            func.avg(a.pool_mean_score),
         )
-        .where(a.at >= since)
-        .group_by(a.rep)
+        .where(a.at >= db_time(since))
+        .group_by(a.rep, a.source)
     )
-    for rep, *counts, claim_mean, pool_mean in conn.execute(stmt):
-        row = rows.setdefault(rep, RepRow(rep, max_open=cfg.claims.max_open))
-        (
-            row.pushes,
-            row.claims,
-            row.escalations,
-            row.manual,
-            row.releases,
-            row.sla_breaches,
-            row.conversions,
-            row.held,
-        ) = (int(n) for n in counts)
-        row.claim_score_mean = None if claim_mean is None else float(claim_mean)
-        row.pool_score_mean = None if pool_mean is None else float(pool_mean)
+    held: Counter[str] = Counter()
+    converted: Counter[str] = Counter()
+    for rep, source, n, released, breaches, conversions, score, pool_score in conn.execute(stmt):
+        row = _rep_row(rows, cfg, rep)
+        if source in ("push", "account"):
+            row.pushes += int(n)
+        elif source == "pull":
+            row.claims += int(n)
+            row.claim_score_mean = None if score is None else float(score)
+            row.pool_score_mean = None if pool_score is None else float(pool_score)
+        elif source == "escalation":
+            row.escalations += int(n)
+        else:
+            row.manual += int(n)
+        row.releases += int(released)
+        row.sla_breaches += int(breaches)
+        row.conversions += int(conversions)
+        row.held += int(n)
+        held[source] += int(n)
+        converted[source] += int(conversions)
     open_now = (
         select(a.rep, func.count())
-        .where(pull, a.ended_at.is_(None), a.contacted_at.is_(None))
+        .where(a.source == "pull", a.contacted_at.is_(None), a.ended_at.is_(None))
         .group_by(a.rep)
     )
     for rep, n in conn.execute(open_now):
-        rows.setdefault(rep, RepRow(rep, max_open=cfg.claims.max_open)).open_claims = int(n)
+        _rep_row(rows, cfg, rep).open_claims = int(n)
     by_rule = (
         select(rejections.c.rep, rejections.c.rule, func.count())
-        .where(rejections.c.at >= since)
+        .where(rejections.c.at >= db_time(since))
         .group_by(rejections.c.rep, rejections.c.rule)
     )
     for rep, rule, n in conn.execute(by_rule):
-        rows.setdefault(rep, RepRow(rep, max_open=cfg.claims.max_open)).rejections[rule] = int(n)
-    return list(rows.values())
-
-
-def by_source(conn: Connection, since: datetime) -> list[SourceRow]:
-    """Conversion and time to contact by how the rep got the lead (push, pull, escalation...)."""
-    a = assignments.c
-    counts = (
-        select(a.source, func.count(), _count(a.end_reason == "converted"))
-        .where(a.at >= since)
-        .group_by(a.source)
-    )
-    contact = select(a.source, minutes_between(conn, a.at, a.contacted_at)).where(
-        a.at >= since, a.contacted_at.is_not(None)
-    )
-    minutes: dict[str, list[float]] = defaultdict(list)
-    for source, m in conn.execute(contact):
-        if m is not None and m >= 0:
-            minutes[source].append(float(m))
-    return [
-        SourceRow(
-            source,
-            int(held),
-            int(converted),
-            percentile(minutes[source], 50),
-            percentile(minutes[source], 90),
-        )
-        for source, held, converted in sorted(conn.execute(counts))
-    ]
+        _rep_row(rows, cfg, rep).rejections[rule] = int(n)
+    sources = []
+    for source in sorted(held):
+        spread = contact.get(source, Spread(0, None, None))
+        sources.append(SourceRow(source, held[source], converted[source], spread.p50, spread.p90))
+    return list(rows.values()), sources
 
 
 def overview(conn: Connection, cfg: RoutingConfig, since: datetime, now: datetime) -> Overview:
     """All the main page's figures for [since, now]."""
+    if conn.dialect.name == "postgresql":
+        # The speed ranks sort ~100k rows per measure: keep those sorts in memory (the
+        # 4MB default spills them to disk). SET LOCAL ends with this read's transaction.
+        conn.execute(text("SET LOCAL work_mem = '64MB'"))
     total = conn.execute(select(func.count()).select_from(leads)).scalar_one()
-    return Overview(
-        since,
-        now,
-        pool_health(conn, cfg, now),
-        speed(conn, since),
-        rep_table(conn, cfg, since),
-        by_source(conn, since),
-        int(total),
-    )
+    speed, contact_by_source = speed_and_contact_by_source(conn, since)
+    reps, sources = reps_and_sources(conn, cfg, since, contact_by_source)
+    return Overview(since, now, pool_health(conn, cfg, now), speed, reps, sources, int(total))
 
 
 def recent_leads(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:

@@ -56,6 +56,9 @@ leads = Table(
     UniqueConstraint("crm", "lead_id", name="uq_leads_crm_lead"),
     Index("ix_leads_pool_state", "crm", "pool", "state", "pooled_at"),
     Index("ix_leads_owner_state", "owner", "state"),
+    # Dashboard: pool health reads only waiting leads; "recent leads" reads the newest first.
+    Index("ix_leads_state_pool", "state", "pool", "pooled_at"),
+    Index("ix_leads_updated", "updated_at", "id"),
 )
 
 events_seen = Table(
@@ -81,6 +84,7 @@ audit = Table(
     Column("details", JSON, nullable=False, default=dict),
     Index("ix_audit_lead", "crm", "lead_id", "at"),
     Index("ix_audit_at", "at"),
+    Index("ix_audit_action_at", "action", "at"),  # dashboard: escalations today
 )
 
 # One row per lead a rep held: pushes, claims, escalations, manual sets.
@@ -102,6 +106,9 @@ assignments = Table(
     Column("end_reason", String(24)),  # released | rejected | reassigned | converted | sla_breach
     Index("ix_assignments_rep_at", "rep", "at"),
     Index("ix_assignments_lead", "crm", "lead_id"),
+    # Dashboard: the period's claims, and the claims open now.
+    Index("ix_assignments_source_at", "source", "at"),
+    Index("ix_assignments_open", "source", "contacted_at", "ended_at"),
 )
 
 # Claims that were undone, kept for the fairness report ("rejections by rule").

@@ -100,7 +100,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     before = snapshot()
     migrate(engine)
     assert snapshot() == before
-    assert before[1] == ["0001"]
+    assert before[1] == ["0002"]
     assert set(metadata.tables) | {VERSION_TABLE} == set(before[0])
 
 
@@ -144,7 +144,7 @@ def test_concurrent_migrate_on_a_fresh_database(engine: Engine, tmp_path: Path) 
         assert errors == []
         with engines[0].connect() as conn:
             versions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
-            assert list(versions) == ["0001"]
+            assert list(versions) == ["0002"]
     finally:
         for e in engines:
             e.dispose()
