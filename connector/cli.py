@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import ConfigError, ConnectorError
+from connector.store.engine import reading
 
 DEFAULT_CONFIG = "config"
 
@@ -88,7 +89,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError([f"--since: {exc}"]) from None
     rt = build_runtime(args.config, store=args.store)
     now = rt.clock.now()
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         report = build_report(conn, rt.config.routing(), now - window, now)
     print(render_report(report, rt.config.routing()))
     return 0
@@ -206,7 +207,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
     engine = build_runtime(args.config, store=args.store).engine
     if args.action == "parked":
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             rows = outbox.parked_rows(conn, args.limit)
         for row in rows:
             when = row.parked_at.isoformat() if row.parked_at else "-"

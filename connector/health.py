@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connector.runtime import Runtime
 from connector.store import outbox
+from connector.store.engine import reading
 
 health = Blueprint("health", __name__)
 
@@ -38,7 +39,7 @@ def readyz() -> ResponseReturnValue:
         "crm": str(rt.adapter.crm),
     }
     try:
-        with rt.engine.connect() as conn:
+        with reading(rt.engine) as conn:
             conn.execute(text("SELECT 1"))
             backlog = outbox.backlog(conn)
     except SQLAlchemyError as exc:

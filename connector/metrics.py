@@ -13,6 +13,7 @@ from prometheus_client import (
 )
 
 from connector.store import outbox
+from connector.store.engine import reading
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -110,7 +111,7 @@ def scrape() -> Response:
     from connector.health import runtime  # the app module imports the service, which imports us
 
     rt = runtime()
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         backlog = outbox.backlog(conn)
     OUTBOX_PENDING.set(backlog.pending)
     OUTBOX_PARKED.set(backlog.parked)

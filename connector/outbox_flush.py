@@ -16,6 +16,7 @@ from connector.adapters.change_codec import decode_change
 from connector.clock import Clock
 from connector.errors import Permanent, Transient
 from connector.store import journal, outbox
+from connector.store.engine import reading
 from connector.store.rows import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class OutboxFlusher:
         """Fill in CRM task ids for completions; those whose task has none yet wait."""
         ready: list[Pending] = []
         later: list[Pending] = []
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for row, change in pending:
                 if isinstance(change, CompleteTask) and not change.crm_task_id:
                     task = journal.get_task(conn, change.key)

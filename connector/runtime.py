@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class Runtime:
     clock: Clock
     sandbox: SandboxCRM | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    # Work the worker does on each pass besides outbox and timers (dashboard figures).
+    background: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def connector(self) -> ConnectorConfig:

@@ -29,7 +29,7 @@ from connector.report_text import render_report
 from connector.reporting import Report, build_report, percentile
 from connector.runtime import Runtime
 from connector.service import Service
-from connector.store.engine import migrate, open_engine
+from connector.store.engine import migrate, open_engine, reading
 from connector.store.tables import leads as leads_table
 from connector.worker import Worker
 
@@ -183,7 +183,7 @@ def _reps_look(world: _World, options: SimulationOptions) -> None:
         if rep.hours is not None and not rep.hours.covers(now):
             continue
         for pool_name in _pool_members(cfg, rep):
-            with world.runtime.engine.connect() as conn:
+            with reading(world.runtime.engine) as conn:
                 waiting = conn.execute(
                     select(leads_table.c.lead_id, leads_table.c.score)
                     .where(leads_table.c.state == LeadState.POOLED, leads_table.c.pool == pool_name)
@@ -227,7 +227,7 @@ def _due_actions(world: _World) -> None:
 
 def _new_pushes(world: _World, seen: set[str]) -> None:
     """Present reps act on leads pushed to them (the absent ones never do)."""
-    with world.runtime.engine.connect() as conn:
+    with reading(world.runtime.engine) as conn:
         rows = conn.execute(
             select(leads_table.c.lead_id, leads_table.c.owner, leads_table.c.version).where(
                 leads_table.c.state == LeadState.ASSIGNED
@@ -271,7 +271,7 @@ def run_simulation(options: SimulationOptions) -> SimulationResult:
         _due_actions(world)
         worker.run_pass()
         world.clock.advance(timedelta(minutes=1))
-    with world.runtime.engine.connect() as conn:
+    with reading(world.runtime.engine) as conn:
         report = build_report(conn, cfg, start, world.clock.now())
     return SimulationResult(day, len(lead_fields), world.events, sorted(world.absent), report, cfg)
 

@@ -76,6 +76,11 @@ class Worker:
         self.reload_requested.clear()
         fired = self.fire_due_timers()
         report = self.flusher.flush_all()
+        for task in list(self.runtime.background):
+            try:
+                task()
+            except Exception:
+                log.exception("background task failed")
         return Pass(report, fired, reloaded)
 
     def run_forever(self) -> None:

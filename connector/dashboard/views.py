@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -24,11 +23,15 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from connector.dashboard import auth, queries
+from connector.dashboard.snapshots import Snapshots
 from connector.dashboard.timeline import lead_timeline
 from connector.health import runtime
 from connector.logs import redact_secrets
 from connector.runtime import Runtime
 from connector.store import outbox
+from connector.store.engine import reading
+
+SNAPSHOTS = "dashboard_snapshots"
 
 dashboard = Blueprint(
     "dashboard",
@@ -39,7 +42,6 @@ dashboard = Blueprint(
 )
 _OPEN_ENDPOINTS = {"dashboard.login", "dashboard.static"}
 _MAX_DAYS = 366
-CACHE_SECONDS = 30.0
 _PARKED_SHOWN = 200
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -56,6 +58,14 @@ def install_dashboard(app: Flask, rt: Runtime) -> None:
     redact_secrets(
         [*access.password_hashes.values(), access.token or "", app.secret_key or ""]  # type: ignore[list-item]
     )
+    if not isinstance(rt.extras.get(SNAPSHOTS), Snapshots):
+        snapshots = Snapshots()
+        rt.extras[SNAPSHOTS] = snapshots
+
+        def refresh() -> None:
+            snapshots.refresh(rt)
+
+        rt.background.append(refresh)
     app.register_blueprint(dashboard)
 
 
@@ -138,20 +148,18 @@ def _period() -> tuple[datetime, datetime, int]:
     return queries.default_since(now, days), now, days
 
 
+def _snapshots() -> Snapshots:
+    found = runtime().extras.get(SNAPSHOTS)
+    assert isinstance(found, Snapshots)
+    return found
+
+
 def _overview() -> tuple[queries.Overview, int]:
-    """The figures for the period asked, reused for CACHE_SECONDS: they cost a full scan."""
-    rt = runtime()
-    since, now, days = _period()
-    cache: dict[int, tuple[float, queries.Overview]] = current_app.extensions.setdefault(
-        "leadpool_dashboard_cache", {}
-    )
-    hit = cache.get(days)
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1], days
-    with rt.engine.connect() as conn:
-        view = queries.overview(conn, rt.config.routing(), since, now)
-    cache[days] = (time.monotonic(), view)
-    return view, days
+    """The figures for the period asked: the worker's fresh snapshot, or computed now."""
+    _since, _now, days = _period()
+    snapshots = _snapshots()
+    snapshot = snapshots.get(days) or snapshots.compute(runtime(), days)
+    return snapshot.view, days
 
 
 def _chart_data(view: queries.Overview) -> dict[str, Any]:
@@ -185,7 +193,7 @@ def overview() -> ResponseReturnValue:
     """Pool health, speed, the per-rep fairness table and push versus pull."""
     view, days = _overview()
     rt = runtime()
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         recent = queries.recent_leads(conn)
         backlog = outbox.backlog(conn)
     return render_template(
@@ -203,7 +211,7 @@ def overview() -> ResponseReturnValue:
 @dashboard.get("/leads/<crm>/<lead_id>")
 def timeline(crm: str, lead_id: str) -> ResponseReturnValue:
     """Everything that happened to one lead, with the reasons."""
-    with runtime().engine.connect() as conn:
+    with reading(runtime().engine) as conn:
         story = lead_timeline(conn, crm, lead_id)
     if story is None:
         abort(404, f"no lead {lead_id!r} in {crm!r}")
@@ -225,7 +233,7 @@ def find_lead() -> ResponseReturnValue:
 @dashboard.get("/parked")
 def parked() -> ResponseReturnValue:
     """CRM writes parked after a permanent error, with the CRM's message and a retry button."""
-    with runtime().engine.connect() as conn:
+    with reading(runtime().engine) as conn:
         rows = outbox.parked_rows(conn, _PARKED_SHOWN)
         backlog = outbox.backlog(conn)
     return render_template(
@@ -247,7 +255,7 @@ def retry() -> ResponseReturnValue:
         abort(400, "choose the parked writes to retry (id=...) or all=1")
     if not all(i.isdigit() for i in raw_ids):
         abort(400, f"outbox ids are whole numbers, got {raw_ids!r}")
-    current_app.extensions.pop("leadpool_dashboard_cache", None)
+    _snapshots().clear()
     with runtime().engine.begin() as conn:
         count = outbox.retry_parked(conn, [int(i) for i in raw_ids] if raw_ids else None)
     return redirect(url_for("dashboard.parked", retried=count))
@@ -271,7 +279,7 @@ def api_overview() -> ResponseReturnValue:
 @dashboard.get("/api/leads/<crm>/<lead_id>")
 def api_timeline(crm: str, lead_id: str) -> ResponseReturnValue:
     """One lead's timeline as JSON."""
-    with runtime().engine.connect() as conn:
+    with reading(runtime().engine) as conn:
         story = lead_timeline(conn, crm, lead_id)
     if story is None:
         abort(404, f"no lead {lead_id!r} in {crm!r}")
@@ -281,6 +289,6 @@ def api_timeline(crm: str, lead_id: str) -> ResponseReturnValue:
 @dashboard.get("/api/parked")
 def api_parked() -> ResponseReturnValue:
     """Parked CRM writes as JSON."""
-    with runtime().engine.connect() as conn:
+    with reading(runtime().engine) as conn:
         rows = outbox.parked_rows(conn, _PARKED_SHOWN)
     return jsonify(parked=[asdict(r) for r in rows])

@@ -18,7 +18,7 @@ from connector.events import Crm, LeadEvent
 from connector.service import fired, intake
 from connector.service.context import Tx
 from connector.store import journal, leads, timers
-from connector.store.engine import ConcurrentUpdate, is_sqlite
+from connector.store.engine import ConcurrentUpdate, is_sqlite, reading
 from connector.store.rows import TimerRow
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Service:
         wanted = [e.lead_id for e in events if _needs_record(e)]
         if not wanted:
             return {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             known = leads.known_ids(conn, self.crm, wanted)
         missing = [i for i in dict.fromkeys(wanted) if i not in known]
         if not missing:

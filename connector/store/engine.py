@@ -32,6 +32,14 @@ class MissingRow(ConnectorError, LookupError):
     """A repository function was pointed at a row that does not exist."""
 
 
+READ_ONLY = "leadpool_read_only"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
 def is_postgres(conn_or_engine: Connection | Engine) -> bool:
     """Tell whether the engine or connection talks to PostgreSQL."""
     return conn_or_engine.dialect.name == "postgresql"
@@ -94,9 +102,13 @@ def _open_sqlite(url: str) -> Engine:
     def _on_begin(conn: Connection) -> None:
         # Take the write lock up front: a deferred transaction that reads and then writes
         # fails with SQLITE_BUSY when another writer got in between (busy_timeout cannot
-        # help there); IMMEDIATE makes writers queue at BEGIN instead.
+        # help there); IMMEDIATE makes writers queue at BEGIN instead. Read-only work
+        # (reading()) begins deferred, so a long report never holds up writers under WAL.
         # https://www.sqlite.org/lang_transaction.html
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
