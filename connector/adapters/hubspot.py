@@ -20,11 +20,10 @@ from connector.adapters.base import (
     Change,
     ChangeResult,
     CreateTask,
-    CRMUser,
-    LeadRecord,
     UpdateLead,
 )
 from connector.adapters.hubspot_calls import HubSpotCaller
+from connector.adapters.hubspot_reads import HubSpotReads
 from connector.adapters.rate_limit import RollingWindowLimiter
 from connector.clock import Clock
 from connector.errors import ConfigError, CRMError, Permanent, Transient
@@ -124,7 +123,7 @@ class _Outcomes:
             )
 
 
-class HubSpotAdapter:
+class HubSpotAdapter(HubSpotReads):
     """CRMAdapter for HubSpot: contacts (or leads) ownership, leadpool properties, SLA tasks."""
 
     crm = Crm.HUBSPOT
@@ -195,71 +194,6 @@ class HubSpotAdapter:
             r if r is not None else ChangeResult(c, ok=False, error=unsettled)
             for c, r in zip(changes, out.results, strict=True)
         ]
-
-    def fetch_lead(self, lead_id: str) -> LeadRecord | None:
-        """Return the lead as HubSpot holds it, or None when the id is unknown."""
-        if not lead_id.strip():
-            raise Permanent("empty lead id", code="INVALID")
-        fetch = partial(
-            self._objects_basic.get_by_id,
-            self.settings.object_type,
-            lead_id,
-            properties=self.settings.lead_properties,
-            _request_timeout=self.settings.timeout_seconds,
-        )
-        try:
-            record = self._caller.run(fetch, safe_to_repeat=True)
-        except Permanent as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return self._record(record)
-
-    def fetch_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
-        """Read many leads with the batch read API (100 a call); unknown ids are left out."""
-        models = hs_objects.models
-        found: dict[str, LeadRecord] = {}
-        wanted = list(dict.fromkeys(i for i in lead_ids if i.strip()))
-        for start in range(0, len(wanted), MAX_BATCH):
-            body = models.BatchReadInputSimplePublicObjectId(
-                inputs=[
-                    models.SimplePublicObjectId(id=i) for i in wanted[start : start + MAX_BATCH]
-                ],
-                properties=self.settings.lead_properties,
-                properties_with_history=[],
-            )
-            call = partial(
-                self._objects_batch.read,
-                self.settings.object_type,
-                body,
-                _request_timeout=self.settings.timeout_seconds,
-            )
-            # Unknown ids come back in a 207's errors; the found ones in results.
-            for record in self._caller.run(call, safe_to_repeat=True).results or []:
-                found[str(record.id)] = self._record(record)
-        return found
-
-    def _record(self, record: Any) -> LeadRecord:
-        properties = dict(record.properties or {})
-        return LeadRecord(
-            lead_id=str(record.id),
-            owner=properties.get(self.settings.owner_property) or None,
-            fields=properties,
-            created_at=record.created_at.astimezone(UTC) if record.created_at else None,
-        )
-
-    def list_users(self) -> list[CRMUser]:
-        """Return HubSpot owners; archived (deactivated) owners come back with active=False."""
-        users = []
-        for archived in (False, True):
-            for owner in self._owner_pages(archived):
-                name = f"{owner.first_name or ''} {owner.last_name or ''}".strip()
-                users.append(
-                    CRMUser(
-                        str(owner.id), owner.email or "", name or owner.email or "", not archived
-                    )
-                )
-        return users
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -414,26 +348,6 @@ class HubSpotAdapter:
                 # Not re-sent: the task may exist, and a retry could create a duplicate.
                 message = errors or "HubSpot did not confirm the task; not re-sent"
                 out.settle(write, Permanent(message, code="TASK_NOT_CONFIRMED"))
-
-    def _owner_pages(self, archived: bool) -> list[Any]:
-        owners: list[Any] = []
-        after: str | None = None
-        while True:
-            page = self._caller.run(
-                partial(
-                    self._owners.get_page,
-                    limit=100,
-                    archived=archived,
-                    after=after,
-                    _request_timeout=self.settings.timeout_seconds,
-                ),
-                safe_to_repeat=True,
-            )
-            owners.extend(page.results or [])
-            following = page.paging.next if page.paging is not None else None
-            if following is None:
-                return owners
-            after = following.after
 
 
 def _require(value: str, what: str) -> str:
