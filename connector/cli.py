@@ -165,6 +165,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def hubspot_pool_views(cfg: Any) -> list[str]:
+    """How to build each pool's saved contact view in HubSpot (views cannot be made by API)."""
+    from connector.adapters.salesforce_views import view_fields
+
+    lines = ["saved views to create by hand (Contacts > Add view), one per pool:"]
+    for pool, spec in cfg.pools.items():
+        columns = ", ".join(view_fields(cfg, pool, ("firstname", "lastname", "email")))
+        lines.append(
+            f"  view 'Pool {pool}': filters leadpool_pool is {pool} AND Contact owner is unknown;"
+            f" columns: {columns}"
+        )
+        if spec.mode == "queue":
+            lines.append("    sort by Create date, oldest first; reps take the top contact only")
+    return lines
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     """Check (or with --apply create) leadpool's CRM fields; print the webhook URL to set."""
     from connector.adapters import factory
@@ -172,22 +188,27 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from connector.adapters.hubspot_setup import HubSpotSetup
     from connector.adapters.salesforce import SalesforceAdapter
     from connector.adapters.salesforce_setup import setup_leadpool_fields
+    from connector.adapters.salesforce_views import setup_pool_views
     from connector.clock import SystemClock
     from connector.config import load_config
 
-    settings = load_config(args.config).connector
+    loaded = load_config(args.config)
+    settings = loaded.connector
     if settings.crm != args.crm:
         raise ConfigError([f"connector.yaml crm: is {settings.crm!r}, not {args.crm!r}"])
     adapter = factory.crm_adapter(settings, SystemClock())
     if isinstance(adapter, SalesforceAdapter) and settings.salesforce is not None:
         steps = setup_leadpool_fields(adapter, apply=args.apply)
-        lines = [step.line() for step in steps]
-        conflicts = sum(step.action in ("mismatch", "failed") for step in steps)
+        views = setup_pool_views(adapter, loaded.routing, apply=args.apply)
+        lines = [step.line() for step in steps] + [view.line() for view in views]
+        outcomes = [step.action for step in steps] + [view.action for view in views]
+        conflicts = sum(action in ("mismatch", "failed") for action in outcomes)
         token = f"${settings.salesforce.outbound_token_env}"
         url = f"https://<leadpool's public address>/webhooks/salesforce/outbound/{token}"
     elif isinstance(adapter, HubSpotAdapter) and settings.hubspot is not None:
         found = HubSpotSetup(adapter.settings).run(apply=args.apply)
         lines = [f"{s.what}: {s.action}" + (f" ({s.detail})" if s.detail else "") for s in found]
+        lines += hubspot_pool_views(loaded.routing)
         conflicts = sum(s.action == "conflict" for s in found)
         url = settings.hubspot.public_base_url.rstrip("/") + "/webhooks/hubspot"
     else:

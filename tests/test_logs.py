@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+from sqlalchemy import Engine
+
 from connector.logs import JsonFormatter, RedactSecrets
+from tests.service.harness import Harness
 
 
 def _render(record: logging.LogRecord, secrets: list[str]) -> dict[str, object]:
@@ -32,3 +36,15 @@ def test_secrets_and_authorization_values_are_masked() -> None:
     assert line["msg"] == "call failed with token ***; headers Authorization: Bearer ***"
     assert (line["lead_id"], line["event_id"]) == ("00Q1", "evt-9")
     assert "kept" in text
+
+
+def test_the_service_logs_each_event_with_lead_and_event_ids(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(engine)
+    with caplog.at_level(logging.INFO, logger="connector.service.core"):
+        lead_id = h.new_lead(score=40)
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
+    (line,) = [x for x in lines if x["msg"] == "lead event applied"]
+    assert line["lead_id"] == lead_id and line["event_id"].startswith("sb:")
+    assert (line["action"], line["state"]) == ("routed", "POOLED")

@@ -74,11 +74,27 @@ class Service:
         records = self._prefetch(events)
         applies = [(partial(self._apply, event=e, records=records), e.event_key) for e in events]
         if len(events) < 2 or not is_sqlite(self.engine):
-            return [self._in_tx(apply, key) for apply, key in applies]
-        # SQLite has one writer at a time, so a transaction per event buys no concurrency and
-        # costs a lock round trip each; a delivery shares one, each event in its savepoint.
-        with self.engine.begin() as conn:
-            return [self._in_tx(apply, key, conn) for apply, key in applies]
+            outcomes = [self._in_tx(apply, key) for apply, key in applies]
+        else:
+            # SQLite has one writer at a time, so a transaction per event buys no concurrency
+            # and costs a lock round trip each; a delivery shares one, each event in its
+            # savepoint.
+            with self.engine.begin() as conn:
+                outcomes = [self._in_tx(apply, key, conn) for apply, key in applies]
+        if log.isEnabledFor(logging.INFO):
+            for event, outcome in zip(events, outcomes, strict=True):
+                log.info(
+                    "lead event applied",
+                    extra={
+                        "lead_id": event.lead_id,
+                        "event_id": event.event_key,
+                        "kind": str(event.kind),
+                        "action": outcome.action,
+                        "state": outcome.state,
+                        "reason": outcome.reason,
+                    },
+                )
+        return outcomes
 
     def ingest_one(self, event: LeadEvent) -> Outcome:
         """Apply one event: dedupe, load the lead (fetching it from the CRM if new), decide."""
@@ -136,6 +152,10 @@ class Service:
             if lead is None:
                 raise UnknownLead(f"timer {timer.id} points at unknown lead {timer.lead_id}")
             after = fired.fire(tx, lead, timer)
+            log.info(
+                "timer fired",
+                extra={"lead_id": lead.lead_id, "timer": timer.kind, "state": after.state},
+            )
             return Outcome(after.lead_id, "fired", after.state, "; ".join(tx.notes[-2:]))
 
         return self._in_tx(work, f"timer:{timer.kind}:{timer.id}")

@@ -31,6 +31,8 @@ from connector.webhooks.signing import (
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_EVENTS = 100
+#: The event field that names who changed the owner (read by the service as "changed by").
+CHANGED_BY_FIELD = "_changed_by"
 
 #: objectTypeId of the CRM objects leadpool routes, with the LeadEvent.object_type they get.
 ROUTED_OBJECT_TYPES = {"0-1": "contact", "0-136": "lead"}
@@ -175,6 +177,11 @@ def _event(item: Any, path: str, owner_property: str) -> LeadEvent | OtherEvent:
         if prop == owner_property:
             kind = EventKind.OWNER_CHANGED
             owner = (value or "").strip() or None
+            # Who made the change: `sourceId` is "userId:<id>" for a person in the CRM UI.
+            # The service tells a rep's own claim from a manager's assignment by it.
+            changed_by = _source_user(item)
+            if changed_by is not None:
+                fields[CHANGED_BY_FIELD] = changed_by
         else:
             kind = EventKind.UPDATED
     return LeadEvent(
@@ -187,6 +194,15 @@ def _event(item: Any, path: str, owner_property: str) -> LeadEvent | OtherEvent:
         owner=owner,
         object_type=object_type,
     )
+
+
+def _source_user(item: Mapping[str, Any]) -> str | None:
+    """The HubSpot user id in `sourceId` ("userId:83210455"), or None for apps, workflows."""
+    source = item.get("sourceId")
+    if not isinstance(source, str):
+        return None
+    kind, _, user = source.partition(":")
+    return user if kind == "userId" and user.isascii() and user.isdigit() else None
 
 
 def _text(item: Mapping[str, Any], key: str, path: str, *, name: str | None = None) -> str:
