@@ -37,8 +37,11 @@ TOKEN_ENV = "LEADPOOL_BENCH_HUBSPOT_TOKEN"
 World = tuple[CRMAdapter, list[str], Callable[[], str]]
 
 
-def push_with_sla(reps: list[str]) -> RoutingConfig:
-    """Every lead is pushed round-robin to the reps, with a 5-minute SLA task."""
+def push_with_sla(reps: list[str], sla: bool = True) -> RoutingConfig:
+    """Every lead is pushed round-robin to the reps, with a 5-minute SLA task (or none)."""
+    route: dict[str, object] = {"name": "all", "assign": {"round_robin": {"team": "sales"}}}
+    if sla:
+        route["sla"] = "fast"
     return RoutingConfig.model_validate(
         {
             "reps": [
@@ -47,9 +50,7 @@ def push_with_sla(reps: list[str]) -> RoutingConfig:
             ],
             "teams": {"sales": {"manager": {"name": "Maria Lopez", "crm_user": reps[0]}}},
             "slas": {"fast": {"contact_within": "5m"}},
-            "routes": [
-                {"name": "all", "assign": {"round_robin": {"team": "sales"}}, "sla": "fast"}
-            ],
+            "routes": [route],
         }
     )
 
@@ -87,13 +88,13 @@ def hubspot(workdir: Path) -> Iterator[World]:
 DELIVERY = 100
 
 
-def run(world: World, workdir: Path, count: int) -> tuple[int, int, float]:
+def run(world: World, workdir: Path, count: int, sla: bool = True) -> tuple[int, int, float]:
     """Ingest `count` lead-created events, then flush; returns (read calls, write calls, s)."""
     adapter, reps, new_lead = world
     engine = open_engine(f"sqlite:///{workdir / f'store-{count}.db'}")
     migrate(engine)
     clock = ManualClock()
-    config = push_with_sla(reps)
+    config = push_with_sla(reps, sla)
     service = Service(engine, lambda: config, adapter, clock)
     leads = [new_lead() for _ in range(count)]
     calls: Callable[[], int] = lambda: int(getattr(adapter, "api_calls", 0))  # noqa: E731
@@ -127,9 +128,13 @@ def main() -> None:
     print(f"{'crm':<11} {'case':<12} {'leads':>6} {'reads':>6} {'writes':>6} {'calls/lead':>10} "
           f"{'wall s':>8}")  # fmt: skip
     for name, factory in (("salesforce", salesforce), ("hubspot", hubspot)):
-        for case, count in (("burst", burst), ("single", 1)):
+        for case, count, sla in (
+            ("burst", burst, True),
+            ("single", 1, True),
+            ("single-nosla", 1, False),
+        ):
             with tempfile.TemporaryDirectory() as tmp, factory(Path(tmp)) as world:
-                reads, writes, wall = run(world, Path(tmp), count)
+                reads, writes, wall = run(world, Path(tmp), count, sla)
             per_lead = (reads + writes) / count
             print(f"{name:<11} {case:<12} {count:>6} {reads:>6} {writes:>6} {per_lead:>10.3f} "
                   f"{wall:>8.1f}")  # fmt: skip
