@@ -73,6 +73,10 @@ def test_setup_salesforce_dry_run_then_apply_then_nothing_left(
         )
 
     monkeypatch.setattr(factory, "crm_adapter", on_the_fake)
+    for queue_id, name in (("00GA0000001SMB1", "Inbound_SMB"), ("00GA0000001HC01", "Inbound_HC")):
+        bare_salesforce.org.insert(
+            "Group", {"Id": queue_id, "DeveloperName": name, "Name": name, "Type": "Queue"}
+        )  # the example config's pool queues
 
     assert main(["setup", "salesforce", "--config", str(cfg)]) == 0
     dry = capsys.readouterr().out.splitlines()
@@ -84,12 +88,14 @@ def test_setup_salesforce_dry_run_then_apply_then_nothing_left(
     assert main(["setup", "salesforce", "--apply", "--config", str(cfg)]) == 0
     applied = capsys.readouterr().out
     assert "Lead.Leadpool_Reason__c Text(255): created" in applied
+    assert "Lead.Leadpool_inbound_smb (inbound-smb, LEAD.COMPANY, " in applied
     calls = len(bare_salesforce.metadata.calls)
 
     assert main(["setup", "salesforce", "--apply", "--config", str(cfg)]) == 0
     again = capsys.readouterr().out.splitlines()
     assert all(line.endswith(": ok") for line in again[:-1]) and len(again) > 2
-    assert bare_salesforce.metadata.calls[calls:] == ["readMetadata"]  # nothing created
+    # fields, then list views: read, nothing created
+    assert bare_salesforce.metadata.calls[calls:] == ["readMetadata", "readMetadata"]
     assert built[0].crm == "salesforce"
 
 

@@ -176,7 +176,12 @@ def test_classic_contact_events() -> None:
     summary = [(e.kind, e.lead_id, dict(e.fields), e.owner) for e in batch.events]
     assert summary == [
         (EventKind.CREATED, "173595202426", {}, None),
-        (EventKind.OWNER_CHANGED, "173595202426", {"hubspot_owner_id": "83210455"}, "83210455"),
+        (
+            EventKind.OWNER_CHANGED,
+            "173595202426",
+            {"hubspot_owner_id": "83210455", "_changed_by": "10202051"},  # sourceId userId:…
+            "83210455",
+        ),
         (EventKind.UPDATED, "173595202426", {"hs_lead_status": "IN_PROGRESS"}, None),
         (EventKind.UPDATED, "173595202426", {"notes_last_contacted": "1767621598123"}, None),
         (EventKind.UPDATED, "173595202499", {"hubspotscore": "86"}, None),
