@@ -70,6 +70,8 @@ def _teams_and_pools(cfg: RoutingConfig) -> Iterator[Problem]:
         for k, step in enumerate(pool.escalation):
             if step.assign:
                 yield from _assign(cfg, step.assign, (*base, "escalation", k, "assign"))
+            if step.sla is not None:
+                yield from _sla(cfg, step.sla, (*base, "escalation", k, "sla"))
             if step.to == "manager" and not (pool.team or pool.members.teams):
                 yield (
                     (*base, "escalation", k, "to"),
@@ -93,14 +95,17 @@ def _routes(cfg: RoutingConfig) -> Iterator[Problem]:
             yield (*base, "pool"), _unknown("pool", route.pool, cfg.pools)
         if route.assign:
             yield from _assign(cfg, route.assign, (*base, "assign"))
-        if isinstance(route.sla, str) and route.sla not in cfg.slas:
-            try:
-                parse_duration(route.sla)
-            except ValueError:
-                yield (
-                    (*base, "sla"),
-                    (_unknown("SLA policy", route.sla, cfg.slas) + " and not a duration like 5m"),
-                )
+        if route.sla is not None:
+            yield from _sla(cfg, route.sla, (*base, "sla"))
+
+
+def _sla(cfg: RoutingConfig, spec: str, path: Path) -> Iterator[Problem]:
+    if spec in cfg.slas:
+        return
+    try:
+        parse_duration(spec)
+    except ValueError:
+        yield path, _unknown("SLA policy", spec, cfg.slas) + " and not a duration like 5m"
 
 
 def _claims_and_accounts(cfg: RoutingConfig) -> Iterator[Problem]:

@@ -123,6 +123,7 @@ class EscalationStep(Strict):
     after: Duration
     assign: Assign | None = None
     to: Literal["manager"] | None = None
+    sla: str | None = None  # an SLA policy name or a duration, for auto-assigned leads
 
     @model_validator(mode="after")
     def _one_action(self) -> EscalationStep:
@@ -302,11 +303,15 @@ class RoutingConfig(Strict):
 
     def sla_for(self, route: Route) -> SlaPolicy | None:
         """The SLA policy a route attaches: a named policy, or a bare duration."""
-        if route.sla is None:
+        return self.sla_policy(route.sla)
+
+    def sla_policy(self, spec: str | None) -> SlaPolicy | None:
+        """An SLA policy by name, or one made from a bare duration like `15m`."""
+        if spec is None:
             return None
-        if route.sla in self.slas:
-            return self.slas[route.sla]
-        return SlaPolicy(contact_within=parse_duration(route.sla))
+        if spec in self.slas:
+            return self.slas[spec]
+        return SlaPolicy(contact_within=parse_duration(spec))
 
     def read_fields(self) -> tuple[str, ...]:
         """Every CRM field routing reads: the named fields, route conditions, pool previews."""

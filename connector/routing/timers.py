@@ -83,7 +83,7 @@ def escalate(
         route=None,
         strategy=assign.strategy,
         source="escalation",
-        sla=None,
+        sla=cfg.sla_policy(step.sla),
         reason=f"{prefix}: {found.reason}",
         rotation_updates=found.rotation_updates,
         skipped=found.skipped,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.playbook.world import World
 
@@ -30,6 +30,13 @@ def test_7_unclaimed_lead_is_auto_assigned_after_30_minutes(world: World) -> Non
     assert (fields["status"], fields["source"]) == ("ASSIGNED", "escalation")
     assert fields["reason"].startswith("unclaimed for 30m in inbound-smb: round robin")
     assert world.assignment_rows(lead)[-1].source == "escalation"
+    (task,) = world.crm_tasks(lead)  # the escalation step's SLA: `escalated`, 15 minutes
+    assert (task.owner, task.subject, task.done) == (
+        owner,
+        "Escalated lead: contact within 15m",
+        False,
+    )
+    assert task.due == world.clock.now() + timedelta(minutes=15)
 
 
 def test_7_lead_nobody_can_take_goes_to_manager_review_after_60_minutes(world: World) -> None:
