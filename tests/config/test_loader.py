@@ -104,6 +104,13 @@ def test_example_config_loads() -> None:
             "routes[3].sla",
             "unknown SLA policy 'warm'",
         ),
+        (
+            "sla: escalated}",
+            "sla: escalatd}",
+            "sla: escalatd",
+            "pools.inbound-smb.escalation[0].sla",
+            "unknown SLA policy 'escalatd'",
+        ),
     ],
 )
 def test_broken_copies_name_file_line_and_field(
