@@ -8,6 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+# The event field that names the CRM user who made a change, when a webhook says so
+# (HubSpot's sourceId "userId:N"); Salesforce messages carry LastModifiedById instead.
+CHANGED_BY_FIELD = "_changed_by"
+
 
 class EventKind(StrEnum):
     """What happened to a lead in the CRM."""

@@ -119,3 +119,7 @@ class CRMAdapter(Protocol):
     def list_users(self) -> list[CRMUser]:
         """Return the CRM users reps can map to."""
         ...
+
+    def owner_of_user(self, user_id: str) -> str | None:
+        """The owner id of the CRM user who made a change (None when unknown)."""
+        ...

@@ -240,8 +240,8 @@ class HubSpotAdapter(HubSpotReads):
             fields = change.leadpool
             props[s.status_property] = fields.status
             props[s.reason_property] = fields.reason
-            if fields.source is not None:
-                props[s.source_property] = fields.source
+            # No source (a pooled lead) clears it, as on Salesforce.
+            props[s.source_property] = fields.source or ""
             expires = fields.lock_expires
             props[s.lock_expires_property] = "" if expires is None else hubspot_datetime(expires)
         return props

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC
 from functools import partial
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from connector.adapters.hubspot_calls import HubSpotCaller
 
 MAX_READ_BATCH = 100  # batch read takes at most 100 ids per call
+OWNER_MAP_SECONDS = 300.0  # how long the user -> owner map is trusted before a miss reloads it
 
 
 class HubSpotReads:
@@ -27,6 +29,23 @@ class HubSpotReads:
     _objects_basic: Any
     _objects_batch: Any
     _owners: Any
+    _owner_by_user: dict[str, str] | None = None
+    _owner_map_at: float = 0.0
+
+    def owner_of_user(self, user_id: str) -> str | None:
+        """The owner id of a HubSpot user (webhooks name users; records name owners)."""
+        # Owners carry the user id they belong to:
+        # https://developers.hubspot.com/docs/api-reference/crm-owners-v3/guide
+        now = time.monotonic()
+        stale = now - self._owner_map_at > OWNER_MAP_SECONDS
+        if self._owner_by_user is None or (user_id not in self._owner_by_user and stale):
+            mapping: dict[str, str] = {}
+            for archived in (False, True):
+                for owner in self._owner_pages(archived):
+                    if owner.user_id is not None:
+                        mapping.setdefault(str(owner.user_id), str(owner.id))
+            self._owner_by_user, self._owner_map_at = mapping, now
+        return self._owner_by_user.get(user_id)
 
     def fetch_lead(self, lead_id: str) -> LeadRecord | None:
         """Return the lead as HubSpot holds it, or None when the id is unknown."""

@@ -184,6 +184,10 @@ class SalesforceAdapter:
         found = {i: self.fetch_lead(i) for i in dict.fromkeys(lead_ids)}
         return {i: record for i, record in found.items() if record is not None}
 
+    def owner_of_user(self, user_id: str) -> str | None:
+        """A Salesforce User id is the OwnerId it gives the records it owns."""
+        return user_id
+
     def list_users(self) -> list[CRMUser]:
         """Return the standard (licensed) users reps can map to."""
         rows = self._query("SELECT Id, Name, Email, IsActive FROM User WHERE UserType = 'Standard'")

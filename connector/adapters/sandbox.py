@@ -122,6 +122,10 @@ class SandboxCRM:
         found = {i: self.fetch_lead(i) for i in dict.fromkeys(lead_ids)}
         return {i: record for i, record in found.items() if record is not None}
 
+    def owner_of_user(self, user_id: str) -> str | None:
+        """Sandbox users own records under their own id."""
+        return user_id
+
     def list_users(self) -> list[CRMUser]:
         """Return the sandbox users."""
         with self.engine.connect() as conn:

@@ -30,6 +30,14 @@ Hours = Annotated[WorkingHours, BeforeValidator(parse_hours)]
 Days = Annotated[DateRange, BeforeValidator(parse_date_range)]
 Cond = Annotated[Condition, BeforeValidator(parse_condition)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+
+
+def _id_text(value: object) -> object:
+    # HubSpot owner ids are numbers; YAML reads an unquoted `crm_user: 1001` as an int.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+CrmId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1)]
 Strategy = Literal["round_robin", "weighted", "least_loaded", "account_owner", "manual"]
 STRATEGIES: tuple[str, ...] = ("round_robin", "weighted", "least_loaded", "account_owner", "manual")
 
@@ -50,7 +58,7 @@ class Rep(Strict):
     """A sales rep leadpool can give leads to."""
 
     id: Name
-    crm_user: str = Field(min_length=1)
+    crm_user: CrmId
     name: str | None = None
     email: str | None = None
     teams: tuple[Name, ...] = ()
@@ -73,7 +81,7 @@ class Manager(Strict):
     """A team's manager: receives manager-review leads and breach notices."""
 
     name: str
-    crm_user: str = Field(min_length=1)
+    crm_user: CrmId
 
 
 class Team(Strict):
@@ -142,7 +150,7 @@ class Members(Strict):
 class Pool(Strict):
     """A pull pool: a Salesforce queue or a HubSpot pool property value."""
 
-    crm_queue: str | None = None
+    crm_queue: CrmId | None = None
     mode: Literal["queue", "pool", "cherry_pick"] = "pool"
     members: Members = Members()
     team: Name | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
@@ -14,6 +14,7 @@ from connector.adapters.base import CRMAdapter, LeadRecord
 from connector.clock import Clock
 from connector.config.routing_models import RoutingConfig
 from connector.errors import UnknownLead
+from connector.events import CHANGED_BY_FIELD as CHANGED_BY
 from connector.events import Crm, LeadEvent
 from connector.service import fired, intake
 from connector.service.context import Tx
@@ -71,6 +72,7 @@ class Service:
 
     def ingest(self, events: Sequence[LeadEvent]) -> list[Outcome]:
         """Apply a delivery's events in order, each atomically; committed before returning."""
+        events = self._owners_for_users(events)
         records = self._prefetch(events)
         applies = [(partial(self._apply, event=e, records=records), e.event_key) for e in events]
         if len(events) < 2 or not is_sqlite(self.engine):
@@ -99,6 +101,20 @@ class Service:
     def ingest_one(self, event: LeadEvent) -> Outcome:
         """Apply one event: dedupe, load the lead (fetching it from the CRM if new), decide."""
         return self.ingest([event])[0]
+
+    def _owners_for_users(self, events: Sequence[LeadEvent]) -> Sequence[LeadEvent]:
+        # HubSpot webhooks name the *user* who changed a record, while reps are configured
+        # by owner id; the adapter maps one to the other (outside any transaction).
+        if self.crm != Crm.HUBSPOT:
+            return events
+        out = []
+        for event in events:
+            user = event.fields.get(CHANGED_BY)
+            if user:
+                owner = self.adapter.owner_of_user(str(user))
+                event = replace(event, fields={**event.fields, CHANGED_BY: owner or f"user:{user}"})
+            out.append(event)
+        return out
 
     def _prefetch(self, events: Sequence[LeadEvent]) -> dict[str, LeadRecord | None]:
         # CRM calls stay outside transactions, and a delivery's unknown leads are read in one

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.adapters.base import LeadRecord
-from connector.events import EventKind, LeadEvent
+from connector.events import CHANGED_BY_FIELD, EventKind, LeadEvent
 from connector.lifecycle import END_CONVERTED, LeadState, TaskKind
 from connector.routing import rules
 from connector.service.actions import UNSAVED, apply_decision, close_tasks, update
@@ -19,7 +19,7 @@ from connector.store.rows import LeadRow
 OWNER_FIELDS = ("OwnerId", "hubspot_owner_id")
 # Who made the change, when the CRM tells (Salesforce LastModifiedById; webhook parsers
 # put HubSpot's sourceId user here).
-CHANGED_BY_FIELDS = ("LastModifiedById", "_changed_by")
+CHANGED_BY_FIELDS = ("LastModifiedById", CHANGED_BY_FIELD)
 ACTIVE = (LeadState.ASSIGNED, LeadState.CLAIMED)
 
 

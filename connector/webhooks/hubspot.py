@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from connector.errors import MalformedPayload, WebhookRejected
-from connector.events import Crm, EventKind, LeadEvent
+from connector.events import CHANGED_BY_FIELD, Crm, EventKind, LeadEvent
 from connector.webhooks.signing import (
     check_freshness,
     digests_match,
@@ -32,7 +32,6 @@ SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_EVENTS = 100
 #: The event field that names who changed the owner (read by the service as "changed by").
-CHANGED_BY_FIELD = "_changed_by"
 
 #: objectTypeId of the CRM objects leadpool routes, with the LeadEvent.object_type they get.
 ROUTED_OBJECT_TYPES = {"0-1": "contact", "0-136": "lead"}

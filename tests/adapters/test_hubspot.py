@@ -327,3 +327,20 @@ def test_leads_object_is_written_and_read_through_the_leads_api(
         "/crm/v3/objects/leads/batch/update",
         f"/crm/v3/objects/leads/{lead}",
     ]
+
+
+def test_owner_of_user_maps_webhook_users_to_owners(
+    fake_hubspot: FakeHubSpot, hubspot_adapter: HubSpotAdapter
+) -> None:
+    owner = fake_hubspot.portal.add_owner("olga@acme.test")
+    user = str(fake_hubspot.portal.owners[owner]["userId"])
+    assert user != owner  # webhooks name users; records name owners
+    assert hubspot_adapter.owner_of_user(user) == owner
+    calls = len(fake_hubspot.calls)
+    assert hubspot_adapter.owner_of_user(user) == owner  # from the map, no call
+    assert len(fake_hubspot.calls) == calls
+    assert hubspot_adapter.owner_of_user("123") is None  # an app or a deleted user
+    late = fake_hubspot.portal.add_owner("late@acme.test")
+    late_user = str(fake_hubspot.portal.owners[late]["userId"])
+    hubspot_adapter._owner_map_at -= 301  # the map is older than five minutes: reload on a miss
+    assert hubspot_adapter.owner_of_user(late_user) == late

@@ -209,3 +209,18 @@ def test_assign_short_forms() -> None:
     assert (weighted.strategy, weighted.team) == ("weighted", "smb")
     fixed = Assign.model_validate({"rep": "ana"})
     assert (fixed.strategy, fixed.rep) == ("manual", "ana")
+
+
+def test_numeric_crm_ids_are_read_as_text() -> None:
+    from connector.config.routing_models import RoutingConfig
+
+    cfg = RoutingConfig.model_validate(
+        {
+            "teams": {"s": {"manager": {"name": "Mo", "crm_user": 7001}}},
+            "reps": [{"id": "ana", "crm_user": 1001, "teams": ["s"]}],
+            "routes": [{"name": "r", "assign": "round_robin"}],
+        }
+    )
+    assert cfg.reps[0].crm_user == "1001"
+    assert cfg.teams["s"].manager.crm_user == "7001"
+    assert cfg.rep_by_crm_user("1001") is cfg.reps[0]

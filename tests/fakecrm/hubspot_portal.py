@@ -149,7 +149,8 @@ class Portal:
                 "lastName": last,
                 "archived": archived,
                 "type": "PERSON",
-                "userId": int(owner_id),
+                # A HubSpot user id is not the owner id (webhooks name users, records owners).
+                "userId": 7_000_000 + int(owner_id),
                 "createdAt": now,
                 "updatedAt": now,
             }

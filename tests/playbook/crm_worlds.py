@@ -281,7 +281,9 @@ class HubSpotWorld(World):
             "changeSource": "CRM_UI",
         }
         if by is not None:
-            event["sourceId"] = f"userId:{by}"
+            # Webhooks name the HubSpot *user* who made a change, not the owner.
+            owner = self.fake.portal.owners.get(by)
+            event["sourceId"] = f"userId:{owner['userId'] if owner else by}"
         for name, value in change.items():
             event.update(propertyName=name, propertyValue=value)
         return event

@@ -126,6 +126,10 @@ class SeededCRM:
         self.batch_reads += 1
         return {i: self.records[i] for i in lead_ids if i in self.records}
 
+    def owner_of_user(self, user_id: str) -> str | None:
+        """Users here own records under their own ids."""
+        return user_id
+
     def apply(self, changes: Sequence[Change]) -> list[ChangeResult]:
         """Webhook requests never apply changes; the outbox keeps them."""
         raise AssertionError("a webhook request called the CRM's apply()")
