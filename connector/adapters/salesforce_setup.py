@@ -72,7 +72,10 @@ def setup_leadpool_fields(adapter: SalesforceAdapter, *, apply: bool) -> list[Fi
     specs = leadpool_field_specs(adapter.settings.fields)
     mdapi = metadata_api(adapter)
     steps = [
-        _compare(spec, record) for spec, record in zip(specs, _read(mdapi, specs), strict=True)
+        _compare(spec, record)
+        for spec, record in zip(
+            specs, read_metadata(mdapi, "CustomField", [s.full_name for s in specs]), strict=True
+        )
     ]
     if not apply:
         return steps
@@ -94,14 +97,17 @@ def metadata_api(adapter: SalesforceAdapter) -> SfdcMetadataApi:
     return mdapi
 
 
-def _read(mdapi: SfdcMetadataApi, specs: Sequence[FieldSpec]) -> list[Any]:
+def read_metadata(mdapi: SfdcMetadataApi, kind: str, full_names: Sequence[str]) -> list[Any]:
+    """readMetadata of one type, in batches; one record (or None) per name, in order."""
     records: list[Any] = []
-    for start in range(0, len(specs), METADATA_BATCH):
-        chunk = [s.full_name for s in specs[start : start + METADATA_BATCH]]
-        result = _metadata_call(lambda c=chunk: mdapi.CustomField.read(c))
+    for start in range(0, len(full_names), METADATA_BATCH):
+        chunk = list(full_names[start : start + METADATA_BATCH])
+        result = _metadata_call(lambda c=chunk: getattr(mdapi, kind).read(c))
         records.extend(result if isinstance(result, list) else [result])
-    if len(records) != len(specs):
-        raise Permanent(f"readMetadata returned {len(records)} records for {len(specs)} fields")
+    if len(records) != len(full_names):
+        raise Permanent(
+            f"readMetadata returned {len(records)} {kind} records for {len(full_names)}"
+        )
     return records
 
 

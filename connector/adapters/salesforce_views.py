@@ -12,14 +12,13 @@ https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_li
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from simple_salesforce.metadata import SfdcMetadataApi
 
 from connector.adapters.salesforce import SalesforceAdapter
-from connector.adapters.salesforce_setup import METADATA_BATCH, _metadata_call, metadata_api
+from connector.adapters.salesforce_setup import _metadata_call, metadata_api, read_metadata
 from connector.config.routing_models import RoutingConfig
 from connector.errors import Permanent
 
@@ -136,7 +135,8 @@ def setup_pool_views(
         else:
             specs.append(view)
     mdapi = metadata_api(adapter)
-    steps += [_compare(s, r) for s, r in zip(specs, _read(mdapi, specs), strict=True)]
+    found = read_metadata(mdapi, "ListView", [s.full_name for s in specs])
+    steps += [_compare(s, r) for s, r in zip(specs, found, strict=True)]
     if apply:
         steps = [_create(mdapi, s.spec) if s.action == "create" else s for s in steps]
     order = list(cfg.pools)
@@ -154,17 +154,6 @@ def _queue_names(adapter: SalesforceAdapter) -> dict[str, str]:
     for row in rows:
         names[str(row["Id"])] = names[str(row["Id"])[:15]] = str(row["DeveloperName"])
     return names
-
-
-def _read(mdapi: SfdcMetadataApi, specs: Sequence[ListViewSpec]) -> list[Any]:
-    records: list[Any] = []
-    for start in range(0, len(specs), METADATA_BATCH):
-        chunk = [s.full_name for s in specs[start : start + METADATA_BATCH]]
-        result = _metadata_call(lambda c=chunk: mdapi.ListView.read(c))
-        records.extend(result if isinstance(result, list) else [result])
-    if len(records) != len(specs):
-        raise Permanent(f"readMetadata returned {len(records)} records for {len(specs)} views")
-    return records
 
 
 def _compare(spec: ListViewSpec, record: Any) -> ListViewStep:
