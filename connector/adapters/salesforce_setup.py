@@ -102,7 +102,7 @@ def read_metadata(mdapi: SfdcMetadataApi, kind: str, full_names: Sequence[str]) 
     records: list[Any] = []
     for start in range(0, len(full_names), METADATA_BATCH):
         chunk = list(full_names[start : start + METADATA_BATCH])
-        result = _metadata_call(lambda c=chunk: getattr(mdapi, kind).read(c))
+        result = metadata_call(lambda c=chunk: getattr(mdapi, kind).read(c))
         records.extend(result if isinstance(result, list) else [result])
     if len(records) != len(full_names):
         raise Permanent(
@@ -136,7 +136,7 @@ def _create(mdapi: SfdcMetadataApi, specs: Sequence[FieldSpec]) -> dict[str, Fie
             required=False,
         )
         try:
-            _metadata_call(lambda f=field: mdapi.CustomField.create([f]))
+            metadata_call(lambda f=field: mdapi.CustomField.create([f]))
         except Permanent as err:
             done[spec.name] = FieldStep(spec, "failed", str(err))
         else:
@@ -144,7 +144,7 @@ def _create(mdapi: SfdcMetadataApi, specs: Sequence[FieldSpec]) -> dict[str, Fie
     return done
 
 
-def _metadata_call(call: Any) -> Any:
+def metadata_call(call: Any) -> Any:
     """Run one Metadata API call; its failures (zeep faults, SaveResult errors) → Permanent."""
     try:
         return call()

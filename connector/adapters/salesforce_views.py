@@ -18,7 +18,7 @@ from typing import Any
 from simple_salesforce.metadata import SfdcMetadataApi
 
 from connector.adapters.salesforce import SalesforceAdapter
-from connector.adapters.salesforce_setup import _metadata_call, metadata_api, read_metadata
+from connector.adapters.salesforce_setup import metadata_api, metadata_call, read_metadata
 from connector.config.routing_models import RoutingConfig
 from connector.errors import Permanent
 
@@ -180,7 +180,7 @@ def _create(mdapi: SfdcMetadataApi, spec: ListViewSpec) -> ListViewStep:
         columns=list(spec.columns),
     )
     try:
-        _metadata_call(lambda: mdapi.ListView.create([view]))
+        metadata_call(lambda: mdapi.ListView.create([view]))
     except Permanent as err:
         return ListViewStep(spec, "failed", str(err))
     return ListViewStep(spec, "created")
