@@ -110,6 +110,7 @@ def _store_figures(store: str) -> dict[str, int]:
 
 def test_dashboard_in_chromium(server: tuple[str, str], tmp_path: Path) -> None:
     from selenium import webdriver
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -125,17 +126,29 @@ def test_dashboard_in_chromium(server: tuple[str, str], tmp_path: Path) -> None:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
-        wait = WebDriverWait(driver, 30)
+        # A form post replaces the page: an element found just before may go stale.
+        wait = WebDriverWait(
+            driver,
+            30,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        )
         driver.get(f"{base}/dashboard/")
         assert "/dashboard/login" in driver.current_url
         driver.find_element(By.ID, "username").send_keys("olga")
         driver.find_element(By.ID, "password").send_keys("not the password")
         driver.find_element(By.ID, "sign-in").click()
-        assert "Wrong user name or password" in driver.find_element(By.ID, "login-error").text
+        error = wait.until(lambda d: d.find_element(By.ID, "login-error").text)
+        assert "Wrong user name or password" in error
+        wait.until(lambda d: d.find_element(By.ID, "username").get_attribute("value") == "")
         driver.find_element(By.ID, "username").send_keys("olga")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.ID, "sign-in").click()
-        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+        wait.until(
+            lambda d: (
+                "/dashboard/login" not in d.current_url
+                and d.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
+            )
+        )
         expected = _store_figures(store)
         shown = int(driver.find_element(By.CSS_SELECTOR, '[data-figure="leads-total"]').text)
         assert shown == expected["total"] > 0
@@ -163,7 +176,7 @@ def test_dashboard_in_chromium(server: tuple[str, str], tmp_path: Path) -> None:
         link = driver.find_element(By.CSS_SELECTOR, "a.lead-link")
         lead_id = link.text
         link.click()
-        wait.until(lambda d: d.find_elements(By.ID, "lead-id"))
+        wait.until(lambda d: d.find_element(By.ID, "lead-id").text == lead_id)
         assert driver.find_element(By.ID, "lead-id").text == lead_id
         rows = driver.find_elements(By.CSS_SELECTOR, "#timeline tbody tr")
         assert len(rows) >= 3

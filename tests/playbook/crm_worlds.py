@@ -27,9 +27,7 @@ from tests.fakecrm.hubspot import FakeHubSpot
 from tests.fakecrm.salesforce import FakeSalesforce
 from tests.fakecrm.tls import ThrowawayCA
 from tests.playbook.world import MANAGERS, QUEUES, REPS, STRANGER, Task, World, parse_time
-from tests.webhooks.payloads import notification, outbound_message
-from tests.webhooks.signers import hubspot_v3_headers
-from tests.webhooks.test_views_support import (
+from tests.webhooks.endpoint_harness import (
     ENV,
     HUBSPOT_SECRET,
     HUBSPOT_YAML,
@@ -37,6 +35,8 @@ from tests.webhooks.test_views_support import (
     PUBLIC_BASE_URL,
     SALESFORCE_YAML,
 )
+from tests.webhooks.payloads import notification, outbound_message
+from tests.webhooks.signers import hubspot_v3_headers
 
 SF_ROUTING_FIELDS = {
     "Lead_Score__c", "Industry", "State", "LastActivityDate", "NumberOfEmployees",

@@ -37,9 +37,9 @@ from connector.store.tables import (
 from tests.conftest import make_migrated_engine
 from tests.fakecrm.hubspot import FakeHubSpot
 
+from .endpoint_harness import ENV, HUBSPOT_SECRET, PUBLIC_BASE_URL, copy_routing, write_config
 from .payloads import hubspot_event, json_body
 from .signers import hubspot_v3_headers
-from .test_views_support import ENV, HUBSPOT_SECRET, PUBLIC_BASE_URL, copy_routing, write_config
 
 pytestmark = pytest.mark.slow
 

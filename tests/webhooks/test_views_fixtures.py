@@ -12,7 +12,7 @@ from connector.store.tables import audit, events_seen, leads, outbox
 from connector.webhooks.salesforce import ACK_RESPONSE
 from tests.conftest import engine_url
 
-from .test_views_support import Harness, make_harness
+from .endpoint_harness import Harness, make_harness
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SMB_REPS = {"ana": "005A0000001AAAA", "ben": "005A0000001BBBB", "cara": "005A0000001CCCC"}

@@ -13,9 +13,7 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import engine_url
 
-from .payloads import hubspot_event, json_body, notification, outbound_message
-from .signers import leadpool_json_headers
-from .test_views_support import (
+from .endpoint_harness import (
     ENV,
     EVENTS_SECRET,
     Harness,
@@ -24,6 +22,8 @@ from .test_views_support import (
     make_harness,
     refused,
 )
+from .payloads import hubspot_event, json_body, notification, outbound_message
+from .signers import leadpool_json_headers
 
 LEAD_ID = "00Q5e00000CZjEf2AL"
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.test import TestResponse
 
-from .payloads import hubspot_event, json_body
-from .signers import hubspot_v3_headers
-from .test_views_support import (
+from .endpoint_harness import (
     ENV,
     HUBSPOT_SECRET,
     PUBLIC_BASE_URL,
@@ -21,6 +19,8 @@ from .test_views_support import (
     make_harness,
     refused,
 )
+from .payloads import hubspot_event, json_body
+from .signers import hubspot_v3_headers
 
 
 def hubspot_batch(count: int = 1) -> bytes:

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from connector.webhooks import hubspot, salesforce
 from tests.conftest import engine_url
 
+from .endpoint_harness import NOW, Harness, epoch_ms, make_harness
 from .payloads import ORG_ID, hubspot_event, json_body, notification, outbound_message
-from .test_views_support import NOW, Harness, epoch_ms, make_harness
 
 ANA, BEN, DEV = "005A0000001AAAA", "005A0000001BBBB", "005A0000001DDDD"
 SCORES = [91, 35, 88, 42, 95, 20, 84, 55, 97, 61, 83, 48]  # hot ones are pushed in rotation
