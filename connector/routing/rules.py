@@ -48,13 +48,8 @@ def apply_route(
     if route.pool is not None:
         return Decision(
             action="pool",
-            rep=None,
             pool=route.pool,
-            team=None,
             route=route.name,
-            strategy=None,
-            source=None,
-            sla=None,
             reason=f"{why}: {route.name} → pool {route.pool}",
             trace=trace,
         )
@@ -90,8 +85,6 @@ def assigned(
     return Decision(
         action="assign",
         rep=found.rep,
-        pool=None,
-        team=None,
         route=route.name if route else None,
         strategy=assign.strategy,
         source=_SOURCES.get(assign.strategy, source),
@@ -153,13 +146,8 @@ def fall_back(
     if cfg.fallback.pool is not None:
         return Decision(
             action="pool",
-            rep=None,
             pool=cfg.fallback.pool,
-            team=None,
             route=route.name if route else None,
-            strategy=None,
-            source=None,
-            sla=None,
             reason=f"{prefix}; fallback pool {cfg.fallback.pool}",
             skipped=tuple(skips),
             trace=trace,
@@ -190,13 +178,8 @@ def to_manager(
         whom = f"manager review by {ros.cfg.teams[team].manager.name} ({team})"
     return Decision(
         action="manager",
-        rep=None,
-        pool=None,
         team=team,
         route=route.name if route else None,
-        strategy=None,
-        source=None,
-        sla=None,
         reason=f"{prefix}{sep}{whom}" if prefix else whom,
         rotation_updates=updates or {},
         skipped=tuple(skipped),

@@ -72,7 +72,7 @@ class RouteTrace:
     why: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     """Where a lead goes: a rep, a pool or a manager, with a reason a rep can read.
 
@@ -81,14 +81,14 @@ class Decision:
     """
 
     action: Action
-    rep: str | None
-    pool: str | None
-    team: str | None
-    route: str | None
-    strategy: str | None
-    source: Source | None
-    sla: SlaPolicy | None
     reason: str
+    rep: str | None = None
+    pool: str | None = None
+    team: str | None = None
+    route: str | None = None
+    strategy: str | None = None
+    source: Source | None = None
+    sla: SlaPolicy | None = None
     rotation_updates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     skipped: tuple[Skip, ...] = ()
     trace: tuple[RouteTrace, ...] = ()

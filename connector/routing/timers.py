@@ -78,9 +78,6 @@ def escalate(
     return Decision(
         action="assign",
         rep=found.rep,
-        pool=None,
-        team=None,
-        route=None,
         strategy=assign.strategy,
         source="escalation",
         sla=cfg.sla_policy(step.sla),
@@ -120,12 +117,8 @@ def sla_breach(
         return Decision(
             action="assign",
             rep=breached_rep,
-            pool=None,
             team=team,
             route=route.name if route else None,
-            strategy=None,
-            source=None,
-            sla=None,
             reason=f"{prefix}: stays with {breached_rep}{notice}",
         )
     if route is not None and route.assign is not None:
@@ -143,7 +136,6 @@ def sla_breach(
     return Decision(
         action="assign",
         rep=found.rep,
-        pool=None,
         team=team,
         route=route.name if route else None,
         strategy=assign.strategy,
