@@ -116,8 +116,8 @@ def _is_contacted(tx: Tx, old: dict[str, Any], new: dict[str, Any], event: LeadE
     rule, names = tx.cfg.contacted_when, tx.cfg.fields
     if event.kind == EventKind.CONTACTED:
         return True
-    if rule.status and new.get(names.status) in rule.status:
-        return old.get(names.status) not in rule.status or event.kind == EventKind.UPDATED
+    if rule.status and names.status in event.fields and new.get(names.status) in rule.status:
+        return True  # the event itself reports a contacted status
     field = names.last_contacted
     return bool(rule.activity and field and new.get(field) and new.get(field) != old.get(field))
 
