@@ -96,17 +96,23 @@ class OutboxFlusher:
 
     def _resolve(self, pending: list[Pending]) -> tuple[list[Pending], list[Pending]]:
         """Fill in CRM task ids for completions; those whose task has none yet wait."""
+        unknown = [c.key for _r, c in pending if isinstance(c, CompleteTask) and not c.crm_task_id]
+        task_ids: dict[str, str] = {}
+        if unknown:  # most batches hold no completion, and need no read
+            with reading(self.engine) as conn:
+                for key in unknown:
+                    task = journal.get_task(conn, key)
+                    if task is not None and task.crm_task_id:
+                        task_ids[key] = task.crm_task_id
         ready: list[Pending] = []
         later: list[Pending] = []
-        with reading(self.engine) as conn:
-            for row, change in pending:
-                if isinstance(change, CompleteTask) and not change.crm_task_id:
-                    task = journal.get_task(conn, change.key)
-                    if task is None or not task.crm_task_id:
-                        later.append((row, change))
-                        continue
-                    change = CompleteTask(change.key, task.crm_task_id)
-                ready.append((row, change))
+        for row, change in pending:
+            if isinstance(change, CompleteTask) and not change.crm_task_id:
+                if change.key not in task_ids:
+                    later.append((row, change))
+                    continue
+                change = CompleteTask(change.key, task_ids[change.key])
+            ready.append((row, change))
         return ready, later
 
     def _apply(self, batch: list[Pending], report: FlushReport) -> None:
