@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import ConfigError, ConnectorError
-from connector.store.engine import reading
 
 DEFAULT_CONFIG = "config"
 
@@ -82,6 +81,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from connector.report_text import render_report
     from connector.reporting import build_report
     from connector.runtime import build_runtime
+    from connector.store.engine import reading
 
     try:
         window = parse_duration(args.since)
@@ -225,6 +225,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     """List parked CRM changes, or put them back in line (`retry --all` or `retry ID...`)."""
     from connector.runtime import build_runtime
     from connector.store import outbox
+    from connector.store.engine import reading
 
     engine = build_runtime(args.config, store=args.store).engine
     if args.action == "parked":
