@@ -16,11 +16,13 @@ HUBSPOT_TOKEN_ENV = "LEADPOOL_TEST_HUBSPOT_TOKEN"
 __all__ = [
     "HUBSPOT_TOKEN_ENV",
     "Sleeper",
+    "ana",
     "fake_hubspot",
     "hubspot_adapter",
     "hubspot_clock",
     "hubspot_settings",
     "hubspot_sleeper",
+    "lead",
     "make_hubspot_adapter",
 ]
 
@@ -90,3 +92,15 @@ def hubspot_adapter(
 ) -> HubSpotAdapter:
     """The adapter under test, talking to the fake through hubspot-api-client."""
     return make_hubspot_adapter(hubspot_settings)
+
+
+@pytest.fixture
+def ana(fake_hubspot: FakeHubSpot) -> str:
+    """An owner in the fake portal."""
+    return fake_hubspot.portal.add_owner("ana@acme.test", "Ana", "Silva")
+
+
+@pytest.fixture
+def lead(fake_hubspot: FakeHubSpot) -> str:
+    """A contact in the fake portal."""
+    return fake_hubspot.portal.add_record("contacts", firstname="Lee", email="lee@example.com")

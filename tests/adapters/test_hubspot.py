@@ -27,16 +27,6 @@ DUE = datetime(2026, 1, 5, 14, 5, tzinfo=UTC)
 Build = Callable[[HubSpotSettings], HubSpotAdapter]
 
 
-@pytest.fixture
-def ana(fake_hubspot: FakeHubSpot) -> str:
-    return fake_hubspot.portal.add_owner("ana@acme.test", "Ana", "Silva")
-
-
-@pytest.fixture
-def lead(fake_hubspot: FakeHubSpot) -> str:
-    return fake_hubspot.portal.add_record("contacts", firstname="Lee", email="lee@example.com")
-
-
 def props(fake: FakeHubSpot, record_id: str, kind: str = "contacts") -> dict[str, str]:
     return fake.portal.records[kind][record_id].properties
 

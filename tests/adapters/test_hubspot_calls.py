@@ -21,16 +21,6 @@ DUE = datetime(2026, 1, 5, 14, 5, tzinfo=UTC)
 Build = Callable[[HubSpotSettings], HubSpotAdapter]
 
 
-@pytest.fixture
-def ana(fake_hubspot: FakeHubSpot) -> str:
-    return fake_hubspot.portal.add_owner("ana@acme.test", "Ana", "Silva")
-
-
-@pytest.fixture
-def lead(fake_hubspot: FakeHubSpot) -> str:
-    return fake_hubspot.portal.add_record("contacts", firstname="Lee", email="lee@example.com")
-
-
 def owner_of(fake: FakeHubSpot, record_id: str) -> str | None:
     return fake.portal.records["contacts"][record_id].properties.get("hubspot_owner_id")
 
