@@ -49,3 +49,7 @@ class LeadEvent:
     fields: Mapping[str, Any] = field(default_factory=dict)
     owner: str | None = None
     object_type: str = "lead"
+    # True when `fields` carry the lead as a whole (a Salesforce message); False when they
+    # carry only what changed (a HubSpot property event): a lead first seen through such an
+    # event is read from the CRM before it is routed.
+    snapshot: bool = True

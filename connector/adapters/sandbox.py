@@ -193,6 +193,7 @@ class SandboxCRM:
     def _event(
         self, lead_id: str, kind: EventKind, fields: dict[str, Any], owner: str | None
     ) -> LeadEvent:
+        # A created lead's event holds all its fields; later ones only what changed.
         return LeadEvent(
             crm=Crm.SANDBOX,
             lead_id=lead_id,
@@ -201,6 +202,7 @@ class SandboxCRM:
             occurred_at=self.clock.now(),
             fields=fields,
             owner=owner,
+            snapshot=kind == EventKind.CREATED,
         )
 
 

@@ -105,8 +105,6 @@ class Service:
     def _owners_for_users(self, events: Sequence[LeadEvent]) -> Sequence[LeadEvent]:
         # HubSpot webhooks name the *user* who changed a record, while reps are configured
         # by owner id; the adapter maps one to the other (outside any transaction).
-        if self.crm != Crm.HUBSPOT:
-            return events
         out = []
         for event in events:
             user = event.fields.get(CHANGED_BY)
@@ -118,8 +116,7 @@ class Service:
 
     def _prefetch(self, events: Sequence[LeadEvent]) -> dict[str, LeadRecord | None]:
         # CRM calls stay outside transactions, and a delivery's unknown leads are read in one
-        # batch. Only events that are not a snapshot of the lead need a read: HubSpot events
-        # carry at most the one property that changed; Salesforce messages carry the fields.
+        # batch. Only events that are not a snapshot of the lead need a read.
         wanted = [e.lead_id for e in events if _needs_record(e)]
         if not wanted:
             return {}
@@ -179,4 +176,4 @@ class Service:
 
 def _needs_record(event: LeadEvent) -> bool:
     """Whether a first event about a lead lacks what routing needs (the CRM must be read)."""
-    return not event.fields or event.crm == Crm.HUBSPOT
+    return not event.fields or not event.snapshot

@@ -192,6 +192,7 @@ def _event(item: Any, path: str, owner_property: str) -> LeadEvent | OtherEvent:
         fields=fields,
         owner=owner,
         object_type=object_type,
+        snapshot=False,  # HubSpot events carry at most the one property that changed
     )
 
 

@@ -294,3 +294,8 @@ def test_absent_property_value_reads_as_cleared() -> None:
 def test_invalid_json_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedPayload):
         parse_batch(body)
+
+
+def test_hubspot_events_are_not_snapshots_of_the_lead() -> None:
+    batch = parse_batch(json_body([hubspot_event(), hubspot_event(eventId=2)]))
+    assert batch.events and not any(event.snapshot for event in batch.events)

@@ -42,6 +42,7 @@ def test_fixture_with_three_leads_becomes_three_updated_events() -> None:
     assert first.owner == "00G5e000000Tq1xEAC"
     assert first.occurred_at == datetime(2026, 1, 5, 13, 58, 41, tzinfo=UTC)
     assert first.object_type == "lead"
+    assert all(event.snapshot for event in batch.events)  # a message carries the whole lead
     assert dict(first.fields) == {
         "Id": "00Q5e00000CZjEf2AL",
         "Company": "Northwind Traders",
