@@ -75,7 +75,7 @@ def claim(tx: Tx, lead: LeadRow, new_owner: str, rep: Rep | None) -> LeadRow:
     waiting = leads.pool_waiting(tx.conn, lead.crm, lead.pool)
     scores = [w.score for w in waiting if w.score is not None]
     mean = fmean(scores) if scores else None
-    load = tx.loads().get(rep.id, RepLoad()) if rep else RepLoad()
+    load = tx.loads([rep.id])[rep.id] if rep else RepLoad()
     ctx = ClaimContext(
         now=tx.now,
         load=load,

@@ -112,12 +112,12 @@ class Tx:
         week = day - timedelta(days=day.weekday())
         return day, week
 
-    def loads(self) -> dict[str, RepLoad]:
-        """Every configured rep's current load."""
+    def loads(self, reps: list[str] | None = None) -> dict[str, RepLoad]:
+        """The current load of the given reps (default: every configured rep)."""
         day, week = self.day_bounds()
         window = self.cfg.claims.diversity.window if self.cfg.claims.diversity else 0
-        reps = [r.id for r in self.cfg.reps]
-        return journal.rep_loads(self.conn, reps, day, week, window)
+        wanted = [r.id for r in self.cfg.reps] if reps is None else reps
+        return journal.rep_loads(self.conn, wanted, day, week, window)
 
     def routing_state(
         self, exclude: frozenset[str] = frozenset(), *, escalation: bool = False
