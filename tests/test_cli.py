@@ -37,12 +37,10 @@ def test_check_fails_with_exit_1_and_the_problems(
 
 
 def test_console_script_runs(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "check", str(CONFIG)],
-        capture_output=True,
-        text=True,
-    )
+    script = Path(sys.executable).with_name("leadpool")  # installed by pyproject's scripts
+    done = subprocess.run([str(script), "check", str(CONFIG)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"ok: {CONFIG}: 8 reps")
 
 
 def test_explain_names_the_route_the_skips_and_the_decision(
