@@ -23,7 +23,7 @@ from connector.adapters.hubspot import HubSpotAdapter, HubSpotSettings
 from connector.adapters.salesforce import SalesforceAdapter, SalesforceSettings
 from connector.clock import ManualClock
 from connector.config.routing_models import RoutingConfig
-from connector.events import EventKind, LeadEvent
+from connector.events import Crm, EventKind, LeadEvent
 from connector.outbox_flush import OutboxFlusher
 from connector.service import Service
 from connector.store.engine import migrate, open_engine
@@ -106,7 +106,10 @@ def run(world: World, workdir: Path, count: int, sla: bool = True) -> tuple[int,
             kind=EventKind.CREATED,
             event_key=f"bench-{count}-{n}",
             occurred_at=clock.now(),
-            fields={"Company": f"Co {n}"},
+            # An Outbound Message carries the lead's fields; HubSpot's contact.creation
+            # carries none, so the service reads those contacts first.
+            fields={"Company": f"Co {n}"} if adapter.crm == Crm.SALESFORCE else {},
+            snapshot=adapter.crm == Crm.SALESFORCE,
         )
         for n, lead in enumerate(leads)
     ]
